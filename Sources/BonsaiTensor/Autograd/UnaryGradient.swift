@@ -1,0 +1,98 @@
+/// Fused backward kernels of the element-wise functions (one pass instead of several temporaries).
+enum UnaryGradient {
+    @inline(__always)
+    private static func zip(_ a: Tensor, _ g: Tensor, _ f32: (Float, Float) -> Float, _ f64: (Double, Double) -> Double) -> Tensor {
+        dispatch(a.dtype, float: { Elementwise.zip(a, g, Float.self, f32) },
+                 double: { Elementwise.zip(a, g, Double.self, f64) })
+    }
+
+    /// g where x > 0, else 0.
+    static func relu(x: Tensor, grad: Tensor) -> Tensor {
+        zip(x, grad, { $0 > 0 ? $1 : 0 }, { $0 > 0 ? $1 : 0 })
+    }
+
+    /// g · (Φ(x) + x·φ(x)), φ the standard normal density.
+    static func gelu(x: Tensor, grad: Tensor) -> Tensor {
+        func rule<T: TensorScalar>(_ x: T, _ g: T) -> T {
+            let cdf = 0.5 * (1 + T.erf(x * 0.70710678118654752))
+            let pdf = T.exp(-0.5 * x * x) * 0.39894228040143268
+            return g * (cdf + x * pdf)
+        }
+        return zip(x, grad, rule, rule)
+    }
+
+    /// g · (1 − y²).
+    static func tanh(output: Tensor, grad: Tensor) -> Tensor {
+        zip(output, grad, { $1 * (1 - $0 * $0) }, { $1 * (1 - $0 * $0) })
+    }
+
+    /// g · y(1 − y).
+    static func sigmoid(output: Tensor, grad: Tensor) -> Tensor {
+        zip(output, grad, { $1 * $0 * (1 - $0) }, { $1 * $0 * (1 - $0) })
+    }
+
+    /// g where low ≤ x ≤ high.
+    static func clamp(x: Tensor, low: Double, high: Double, grad: Tensor) -> Tensor {
+        let (l, h) = (Float(low), Float(high))
+        return zip(x, grad, { $0 >= l && $0 <= h ? $1 : 0 }, { $0 >= low && $0 <= high ? $1 : 0 })
+    }
+
+    /// A zero tensor of `shape` with `grad[i]` added at flat position `indices[i]`.
+    static func scatter(grad: Tensor, indices: [Int], shape: [Int]) -> Tensor {
+        var out = Tensor.zeros(shape, dtype: grad.dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            grad.withScalars(T.self) { g in
+                out.withMutableScalars(T.self) { o in
+                    for (i, index) in indices.enumerated() { o[index] += g[i] }
+                }
+            }
+        }
+        dispatch(grad.dtype, float: { run(Float.self) }, double: { run(Double.self) })
+        return out
+    }
+}
+
+/// Gradients of the matrix products.
+enum MatmulGradient {
+    /// For C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
+    static func matmul(a: Tensor, b: Tensor, grad: Tensor, needs: [Bool]) -> [Tensor?] {
+        let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
+        let batch = a.count / Swift.max(m * k, 1)
+        let shared = b.rank == 2
+        var ga: Tensor?, gb: Tensor?
+        if needs[0] {
+            var out = Tensor.empty(a.shape, dtype: a.dtype)
+            Tensor.gemm(grad, b, into: &out, m: shared ? batch * m : m, n: k, k: n, transA: false, transB: true,
+                        batch: shared ? 1 : batch)
+            ga = out
+        }
+        if needs[1] {
+            var out = Tensor.empty(b.shape, dtype: b.dtype)
+            Tensor.gemm(a, grad, into: &out, m: k, n: n, k: shared ? batch * m : m, transA: true, transB: false,
+                        batch: shared ? 1 : batch)
+            gb = out
+        }
+        return [ga, gb]
+    }
+
+    /// For y = x·Wᵀ + b over rows of x: dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy.
+    static func linear(input x: Tensor, weight w: Tensor, hasBias: Bool, grad: Tensor, needs: [Bool]) -> [Tensor?] {
+        let (outFeatures, inFeatures) = (w.shape[0], w.shape[1])
+        let rows = x.count / Swift.max(inFeatures, 1)
+        var result: [Tensor?] = []
+        if needs[0] {
+            var gx = Tensor.empty(x.shape, dtype: x.dtype)
+            Tensor.gemm(grad, w, into: &gx, m: rows, n: inFeatures, k: outFeatures, transA: false, transB: false, batch: 1)
+            result.append(gx)
+        } else { result.append(nil) }
+        if needs[1] {
+            var gw = Tensor.empty(w.shape, dtype: w.dtype)
+            Tensor.gemm(grad, x, into: &gw, m: outFeatures, n: inFeatures, k: rows, transA: true, transB: false, batch: 1)
+            result.append(gw)
+        } else { result.append(nil) }
+        if hasBias {
+            result.append(needs[2] ? grad.reshaped([rows, outFeatures]).sum(axes: [0]) : nil)
+        }
+        return result
+    }
+}
