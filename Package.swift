@@ -6,6 +6,7 @@ let package = Package(
     products: [
         .executable(name: "bonsai", targets: ["bonsai"]),
         .library(name: "BonsaiTensor", targets: ["BonsaiTensor"]),
+        .library(name: "BonsaiNN", targets: ["BonsaiNN"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -16,14 +17,24 @@ let package = Package(
             pkgConfig: "openblas",
             providers: [.apt(["libopenblas-dev"])]
         ),
+        .systemLibrary(
+            name: "CZlib",
+            pkgConfig: "zlib",
+            providers: [.apt(["zlib1g-dev"])]
+        ),
         .target(
             name: "BonsaiTensor",
             dependencies: ["CBLAS"]
+        ),
+        .target(
+            name: "BonsaiNN",
+            dependencies: ["BonsaiTensor", "CZlib"]
         ),
         .executableTarget(
             name: "bonsai",
             dependencies: [
                 "BonsaiTensor",
+                "BonsaiNN",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -31,6 +42,10 @@ let package = Package(
             name: "BonsaiTensorTests",
             dependencies: ["BonsaiTensor"],
             resources: [.copy("Fixtures")]
+        ),
+        .testTarget(
+            name: "BonsaiNNTests",
+            dependencies: ["BonsaiNN"]
         ),
     ]
 )
