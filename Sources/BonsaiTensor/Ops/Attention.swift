@@ -66,7 +66,8 @@ public struct MultiHeadAttentionWeights {
 /// weights (output `out_bias` only) instead of NaN, like PyTorch's safe softmax in recent versions.
 ///
 /// Composite of `linear`, `reshaped`, `permuted`, `sliced`, `matmul`, `softmax` and `+`, so every
-/// gradient comes from those ops' rules.
+/// gradient comes from those ops' rules. Queries are scaled by `1/√(E/H)` before the product (T·Dh
+/// multiplications instead of T·T).
 public func multiHeadSelfAttention(_ x: Tensor, weights: MultiHeadAttentionWeights, heads: Int,
                                    keyPaddingMask: [Bool]? = nil) -> Tensor {
     var unused = RandomGenerator(seed: 0)
@@ -87,10 +88,14 @@ public func multiHeadSelfAttention(_ x: Tensor, weights: MultiHeadAttentionWeigh
     if let keyPaddingMask {
         precondition(keyPaddingMask.count == b * t, "multiHeadSelfAttention: key padding mask of \(keyPaddingMask.count) flags for input \(x.shape)")
     }
-    // One GEMM for Q, K and V, then [B, T, 3, H, Dh] → [3, B, H, T, Dh]; slices along axis 0 share storage.
-    let qkv = linear(x, weight: weights.inProjWeight, bias: weights.inProjBias)
-        .reshaped([b, t, 3, heads, dh]).permuted([2, 0, 3, 1, 4])
-    func part(_ i: Int) -> Tensor { qkv.sliced(axis: 0, start: i, length: 1).reshaped([b, heads, t, dh]) }
+    // Q, K, V from the row blocks of the packed projection (axis-0 slices share storage, and their
+    // backward scatters into parameter-sized zeros, not activation-sized ones), each [B, T, E] →
+    // [B, T, H, Dh] → [B, H, T, Dh].
+    func part(_ i: Int) -> Tensor {
+        linear(x, weight: weights.inProjWeight.sliced(axis: 0, start: i * e, length: e),
+               bias: weights.inProjBias.sliced(axis: 0, start: i * e, length: e))
+            .reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
+    }
     let q = part(0).scaled(by: 1 / Double(dh).squareRoot()), k = part(1), v = part(2)
 
     var scores = q.matmul(k.transposed())                                    // [B, H, T, T]

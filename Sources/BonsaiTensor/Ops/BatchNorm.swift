@@ -8,6 +8,8 @@
 ///     running_mean ← (1 − momentum)·running_mean + momentum·μ
 ///     running_var  ← (1 − momentum)·running_var  + momentum·var·M/(M − 1)
 ///
+/// (PyTorch's `momentum=None`, a cumulative average, is not supported.)
+///
 /// The op is recorded as the fused ``Op/batchNorm(input:weight:bias:saved:)`` whose backward
 /// (``NormGradient/batchNorm(input:weight:hasBias:saved:grad:needs:)``) accounts for μ and var
 /// depending on every `x` of the channel.
