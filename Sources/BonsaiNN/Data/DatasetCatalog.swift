@@ -49,7 +49,7 @@ public enum BuiltinDatasets {
     /// 80/20 train/test split. Normalisation over the 1,438 training images of that split.
     public static let digits = DatasetInfo(
         name: "digits", kind: .image, inputShape: [1, 8, 8], classNames: digitNames,
-        normalization: Normalization(mean: [0.30456], std: [0.37900]),
+        normalization: Normalization(mean: [0.305844706], std: [0.376391321]),
         folder: "sklearn-digits", summary: "scikit-learn digits, 1,797 samples 8×8, values 0..16, seeded 80/20 split")
 
     /// CIFAR-10 subset: first 1,000 records of `data_batch_1` and of `test_batch`, 32×32 RGB.

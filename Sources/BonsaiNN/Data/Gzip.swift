@@ -90,6 +90,33 @@ public enum Gzip {
         return output
     }
 
+    /// `bytes` as one gzip member (no file name, mtime 0), e.g. to store an upload compressed.
+    public static func compress(_ bytes: [UInt8], level: Int32 = 6) throws -> [UInt8] {
+        var stream = z_stream()
+        guard deflateInit2_(&stream, level, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY,
+                            zlibVersion(), Int32(MemoryLayout<z_stream>.size)) == Z_OK else {
+            throw DataError.decompression(file: "<memory>", reason: "deflateInit2 failed")
+        }
+        defer { deflateEnd(&stream) }
+        let bound = Int(deflateBound(&stream, uLong(bytes.count))) + 64
+        var output = [UInt8](repeating: 0, count: bound)
+        var input = bytes
+        let status = input.withUnsafeMutableBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { target in
+                stream.next_in = source.baseAddress
+                stream.avail_in = uInt(source.count)
+                stream.next_out = target.baseAddress
+                stream.avail_out = uInt(target.count)
+                return deflate(&stream, Z_FINISH)
+            }
+        }
+        guard status == Z_STREAM_END else {
+            throw DataError.decompression(file: "<memory>", reason: "deflate returned \(status)")
+        }
+        output.removeSubrange(Int(stream.total_out)...)
+        return output
+    }
+
     /// A first output size: the gzip trailer's ISIZE (length mod 2^32 of the last member), bounded
     /// by deflate's maximum ratio (about 1032:1) and the limit, so a lying trailer costs at most
     /// what the input could legitimately expand to.

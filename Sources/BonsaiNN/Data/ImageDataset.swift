@@ -50,19 +50,22 @@ public struct ImageDataset: LabeledDataset {
         guard count > 0 else { throw DataError.empty(file: name) }
         guard pixelMax > 0 else { throw DataError.invalidConfiguration("\(name): pixelMax must be positive") }
         var images = Tensor.zeros(shape)
-        let scale = 1 / Float(pixelMax)
-        var firstBad: Int?
+        // Exact `value / pixelMax` for every possible byte, looked up per pixel.
+        let table = (0...255).map { Float($0) / Float(pixelMax) }
+        var maxSeen: UInt8 = 0
         pixels.withUnsafeBufferPointer { source in
             images.withMutableScalars(Float.self) { target in
-                var maxSeen: UInt8 = 0
-                for i in 0..<source.count {
-                    let value = source[i]
-                    maxSeen = Swift.max(maxSeen, value)
-                    target[i] = Float(value) * scale
+                table.withUnsafeBufferPointer { lookup in
+                    let (s, d, t) = (source.baseAddress!, target.baseAddress!, lookup.baseAddress!)
+                    for i in 0..<source.count {
+                        let value = s[i]
+                        if value > maxSeen { maxSeen = value }
+                        d[i] = t[Int(value)]
+                    }
                 }
-                if maxSeen > pixelMax { firstBad = source.firstIndex { $0 > pixelMax } }
             }
         }
+        let firstBad = maxSeen > pixelMax ? pixels.firstIndex { $0 > pixelMax } : nil
         if let firstBad {
             let perImage = channels * height * width
             throw DataError.sizeMismatch(file: name, reason: "image \(firstBad / perImage) has pixel value \(pixels[firstBad]) above \(pixelMax)")
