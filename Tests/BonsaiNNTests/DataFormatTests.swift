@@ -171,3 +171,47 @@ private func isDecompression(_ e: DataError) -> Bool { if case .decompression = 
         }
     }
 }
+
+@Suite struct DataUploadTests {
+    @Test func idxPairFromFiles() throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.cleanUp(folder) }
+        let images = sampleIDX(count: 3, rows: 2, cols: 4)
+        try Support.write(try Gzip.compress(IDXFormat.encode(images)), to: folder + "/img.gz")
+        try Support.write(IDXFormat.encode(IDXArray(dims: [3], data: [2, 0, 1])), to: folder + "/lbl")
+        let data = try ImageDataset.loadIDX(name: "up", images: folder + "/img.gz", labels: folder + "/lbl", classNames: ["a", "b", "c"])
+        #expect(data.images.shape == [3, 1, 2, 4] && data.labels == [2, 0, 1])
+        #expect(data.images.floats[1] == Float(1) / 255)
+
+        try Support.write(IDXFormat.encode(IDXArray(dims: [2], data: [0, 1])), to: folder + "/short")
+        Support.expectDataError("count mismatch", isSizeMismatch) {
+            _ = try ImageDataset.loadIDX(name: "up", images: folder + "/img.gz", labels: folder + "/short", classNames: ["a", "b", "c"])
+        }
+        Support.expectDataError("labels given as images", isBadMagic) {
+            _ = try ImageDataset.loadIDX(name: "up", images: folder + "/lbl", labels: folder + "/lbl", classNames: ["a", "b", "c"])
+        }
+        Support.expectDataError("pixel above max", isSizeMismatch) {
+            _ = try ImageDataset.loadIDX(name: "up", images: folder + "/img.gz", labels: folder + "/lbl",
+                                         classNames: ["a", "b", "c"], pixelMax: 16)
+        }
+        Support.expectDataError("label beyond classes", isLabelRange) {
+            _ = try ImageDataset.loadIDX(name: "up", images: folder + "/img.gz", labels: folder + "/lbl", classNames: ["a", "b"])
+        }
+        Support.expectDataError("file limit", isTooLarge) {
+            _ = try ImageDataset.loadIDX(name: "up", images: folder + "/img.gz", labels: folder + "/lbl",
+                                         classNames: ["a", "b", "c"], limits: DataLimits(maxFileBytes: 10))
+        }
+    }
+
+    @Test func cifarFromFiles() throws {
+        let folder = try Support.temporaryFolder()
+        defer { Support.cleanUp(folder) }
+        let record: [UInt8] = [7] + (0..<3072).map { UInt8($0 % 251) }
+        try Support.write(try Gzip.compress(record + record), to: folder + "/a.bin.gz")
+        try Support.write(record, to: folder + "/b.bin")
+        let data = try ImageDataset.loadCIFAR(name: "c", paths: [folder + "/a.bin.gz", folder + "/b.bin"],
+                                              classNames: (0..<10).map { "\($0)" })
+        #expect(data.count == 3 && data.labels == [7, 7, 7] && data.images.shape == [3, 3, 32, 32])
+        #expect(Float(data.images[2, 1, 0, 0]) == Float(1024 % 251) / 255)
+    }
+}

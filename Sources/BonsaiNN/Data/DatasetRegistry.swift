@@ -72,9 +72,11 @@ public enum LoadedDataset: Sendable {
 public enum DatasetRegistry {
     /// Loads `name` (one of ``BuiltinDatasets/names``). For text sets, `vocabulary` (e.g. the one
     /// saved with a model) is used as is; without it one is built from the training part.
-    public static func load(_ name: String, from directory: DataDirectory, options: DatasetOptions = DatasetOptions(),
+    /// `directory` nil means ``DataDirectory/locate(explicit:environment:)``.
+    public static func load(_ name: String, from directory: DataDirectory? = nil, options: DatasetOptions = DatasetOptions(),
                             vocabulary: Vocabulary? = nil) throws -> LoadedDataset {
         let info = try BuiltinDatasets.info(named: name)
+        let directory = try directory ?? DataDirectory.locate()
         switch info.kind {
         case .image: return .image(try loadImages(info, from: directory, options: options))
         case .text: return .text(try loadText(info, from: directory, options: options, vocabulary: vocabulary))
@@ -82,17 +84,19 @@ public enum DatasetRegistry {
     }
 
     /// Loads an image set by name.
-    public static func images(_ name: String, from directory: DataDirectory,
+    public static func images(_ name: String, from directory: DataDirectory? = nil,
                               options: DatasetOptions = DatasetOptions()) throws -> DatasetSplits<ImageDataset> {
         let info = try BuiltinDatasets.info(named: name)
+        let directory = try directory ?? DataDirectory.locate()
         guard info.kind == .image else { throw DataError.invalidConfiguration("'\(name)' is a text data set") }
         return try loadImages(info, from: directory, options: options)
     }
 
     /// Loads a text set by name.
-    public static func text(_ name: String, from directory: DataDirectory, options: DatasetOptions = DatasetOptions(),
+    public static func text(_ name: String, from directory: DataDirectory? = nil, options: DatasetOptions = DatasetOptions(),
                             vocabulary: Vocabulary? = nil) throws -> DatasetSplits<TextDataset> {
         let info = try BuiltinDatasets.info(named: name)
+        let directory = try directory ?? DataDirectory.locate()
         guard info.kind == .text else { throw DataError.invalidConfiguration("'\(name)' is an image data set") }
         return try loadText(info, from: directory, options: options, vocabulary: vocabulary)
     }
@@ -117,9 +121,8 @@ public enum DatasetRegistry {
                 throw DataError.sizeMismatch(file: DataFile.join(folder, "batches.meta.txt"), reason: "class names \(names), expected \(info.classNames)")
             }
             func cifar(_ file: String) throws -> ImageDataset {
-                let records = try CIFARFormat.load(DataFile.join(folder, file), classCount: info.classCount, limits: limits)
-                return try ImageDataset(name: info.name, pixels: records.pixels, count: records.count, channels: 3, height: 32,
-                                        width: 32, pixelMax: 255, labels: records.labels, classNames: names, normalization: norm)
+                try ImageDataset.loadCIFAR(name: info.name, paths: [DataFile.join(folder, file)], classNames: names,
+                                           normalization: norm, limits: limits)
             }
             return (try cifar("data_batch_1-first1000.bin.gz"), try cifar("test_batch-first1000.bin.gz"))
         default:
@@ -147,15 +150,10 @@ public enum DatasetRegistry {
     static func idxImages(_ info: DatasetInfo, _ folder: String, _ imagesBase: String, _ labelsBase: String,
                           pixelMax: UInt8, _ limits: DataLimits) throws -> ImageDataset {
         let images = try IDXFormat.load(directory: folder, baseName: imagesBase, expectedRank: 3, limits: limits)
-        let labelArray = try IDXFormat.load(directory: folder, baseName: labelsBase, expectedRank: 1, limits: limits)
-        let labelFile = DataFile.join(folder, labelsBase)
-        let labels = try IDXLabels.labels(labelArray, file: labelFile, classCount: info.classCount)
-        guard labels.count == images.count else {
-            throw DataError.sizeMismatch(file: labelFile, reason: "\(labels.count) labels for \(images.count) images in \(imagesBase)")
-        }
-        return try ImageDataset(name: info.name, pixels: images.data, count: images.count, channels: 1,
-                                height: images.dims[1], width: images.dims[2], pixelMax: pixelMax, labels: labels,
-                                classNames: info.classNames, normalization: info.normalization)
+        let labels = try IDXFormat.load(directory: folder, baseName: labelsBase, expectedRank: 1, limits: limits)
+        return try ImageDataset.fromIDX(name: info.name, images: images, labels: labels,
+                                        labelsFile: DataFile.join(folder, labelsBase), classNames: info.classNames,
+                                        pixelMax: pixelMax, normalization: info.normalization)
     }
 
     // MARK: Text

@@ -44,7 +44,11 @@ public struct ImageDataset: LabeledDataset {
     public init(name: String, pixels: [UInt8], count: Int, channels: Int, height: Int, width: Int,
                 pixelMax: UInt8, labels: [Int], classNames: [String], normalization: Normalization? = nil) throws {
         let shape = [count, channels, height, width]
-        guard count >= 0, channels > 0, height > 0, width > 0, pixels.count == shape.reduce(1, *) else {
+        let product = shape.reduce((1, false)) { acc, size in
+            let next = acc.0.multipliedReportingOverflow(by: size)
+            return (next.partialValue, acc.1 || next.overflow)
+        }
+        guard count >= 0, channels > 0, height > 0, width > 0, !product.1, pixels.count == product.0 else {
             throw DataError.sizeMismatch(file: name, reason: "\(pixels.count) pixel bytes for images \(shape)")
         }
         guard count > 0 else { throw DataError.empty(file: name) }
