@@ -20,6 +20,12 @@ public enum DataFile {
         do {
             let attributes = try FileManager.default.attributesOfItem(atPath: path)
             size = (attributes[.size] as? NSNumber)?.intValue ?? 0
+            // Devices and FIFOs report no meaningful size and may never end.
+            guard (attributes[.type] as? FileAttributeType) == .typeRegular else {
+                throw DataError.unreadable(file: path, reason: "not a regular file")
+            }
+        } catch let error as DataError {
+            throw error
         } catch {
             throw DataError.unreadable(file: path, reason: "\(error)")
         }

@@ -89,7 +89,7 @@ public struct DataLoader: Sendable {
     public func order(epoch: Int) -> [Int] {
         if let cachedOrder, cachedOrder.epoch == epoch { return cachedOrder.order }
         guard config.shuffle else { return Array(0..<dataset.count) }
-        return SeedMix.permutation(count: dataset.count, seed: SeedMix.hash(config.seed, UInt64(truncatingIfNeeded: epoch), 0x5348_5546))
+        return SeedMix.permutation(count: dataset.count, seed: SeedMix.hash3(config.seed, UInt64(truncatingIfNeeded: epoch), 0x5348_5546))
     }
 
     /// Moves to `position` (e.g. restored from a checkpoint). `batchIndex` may equal

@@ -33,7 +33,7 @@ public struct ImageAugmentation: Sendable, Equatable, Codable {
     /// The shift `(y, x)` and flip for one sample: source pixel of output `(y, x)` is
     /// `(y + shiftY, x' + shiftX)` with `x' = flip ? W−1−x : x`.
     public func parameters(seed: UInt64, epoch: Int, sample: Int) -> SampleTransform {
-        let bits = SeedMix.hash(seed, UInt64(truncatingIfNeeded: epoch), UInt64(truncatingIfNeeded: sample))
+        let bits = SeedMix.hash3(seed, UInt64(truncatingIfNeeded: epoch), UInt64(truncatingIfNeeded: sample))
         let span = UInt64(2 * padding + 1)
         // Three independent fields of one 64-bit hash: 24 bits each for the offsets, 1 for the flip.
         let dy = padding == 0 ? 0 : Int(((bits & 0xFF_FFFF) * span) >> 24)

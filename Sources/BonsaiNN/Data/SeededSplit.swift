@@ -7,7 +7,10 @@
 public enum SeedMix {
     /// A well-mixed 64-bit hash of `values` (SplitMix64's finaliser applied after each word), used
     /// to derive independent seeds for (seed, epoch), (seed, epoch, sample), … .
-    public static func hash(_ values: UInt64...) -> UInt64 {
+    public static func hash(_ values: UInt64...) -> UInt64 { hash(values) }
+
+    /// ``hash(_:)-(UInt64...)`` of an array of words.
+    public static func hash(_ values: [UInt64]) -> UInt64 {
         var state = initialState
         for value in values { state = combine(state, value) }
         return state
@@ -15,7 +18,7 @@ public enum SeedMix {
 
     /// `hash(a, b, c)` without the variadic array (for per-sample use in hot loops).
     @inline(__always)
-    public static func hash(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
+    public static func hash3(_ a: UInt64, _ b: UInt64, _ c: UInt64) -> UInt64 {
         combine(combine(combine(initialState, a), b), c)
     }
 
@@ -71,7 +74,8 @@ public enum DataSplit {
     /// order and only the loader's shuffle decides the training order.
     public static func carve(count: Int, fraction: Double, seed: UInt64) throws -> (kept: [Int], heldOut: [Int]) {
         try validate(fraction)
-        let heldCount = Int((Double(count) * fraction).rounded())
+        // Never hold out everything (possible by rounding for tiny sets).
+        let heldCount = Swift.min(Int((Double(count) * fraction).rounded()), Swift.max(count - 1, 0))
         let order = SeedMix.permutation(count: count, seed: seed)
         return (order[heldCount...].sorted(), order[..<heldCount].sorted())
     }
