@@ -5,5 +5,6 @@ import BonsaiTensor
 struct Bonsai: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bonsai",
-        abstract: "Bonsai: a model-pruning job server and its command-line client.")
+        abstract: "Bonsai: a model-pruning job server and its command-line client.",
+        subcommands: [Bench.self])
 }
