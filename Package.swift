@@ -41,7 +41,7 @@ let package = Package(
         .testTarget(
             name: "BonsaiTensorTests",
             dependencies: ["BonsaiTensor"],
-            resources: [.copy("Fixtures")]
+            resources: [.copy("Fixtures"), .copy("Corpus")]
         ),
         .testTarget(
             name: "BonsaiNNTests",

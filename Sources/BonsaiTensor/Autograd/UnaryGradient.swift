@@ -57,7 +57,7 @@ enum MatmulGradient {
     /// For C = A·B: dA = dC·Bᵀ, dB = Aᵀ·dC (summed over the batch when B is shared).
     static func matmul(a: Tensor, b: Tensor, grad: Tensor, needs: [Bool]) -> [Tensor?] {
         let (m, k, n) = (a.shape[a.rank - 2], a.shape[a.rank - 1], b.shape[b.rank - 1])
-        let batch = a.count / Swift.max(m * k, 1)
+        let batch = a.shape.dropLast(2).reduce(1, *)  // not count/(m·k): k may be 0
         let shared = b.rank == 2
         var ga: Tensor?, gb: Tensor?
         if needs[0] {
@@ -78,7 +78,7 @@ enum MatmulGradient {
     /// For y = x·Wᵀ + b over rows of x: dx = dy·W, dW = dyᵀ·x, db = Σ_rows dy.
     static func linear(input x: Tensor, weight w: Tensor, hasBias: Bool, grad: Tensor, needs: [Bool]) -> [Tensor?] {
         let (outFeatures, inFeatures) = (w.shape[0], w.shape[1])
-        let rows = x.count / Swift.max(inFeatures, 1)
+        let rows = x.shape.dropLast().reduce(1, *)  // not count/in: in may be 0
         var result: [Tensor?] = []
         if needs[0] {
             var gx = Tensor.empty(x.shape, dtype: x.dtype)

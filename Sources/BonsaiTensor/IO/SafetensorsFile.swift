@@ -21,8 +21,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         guard fd >= 0 else { throw SafetensorsError.io(path: path, detail: "cannot open: \(String(cString: strerror(errno)))") }
         var info = stat()
         guard fstat(fd, &info) == 0 else {
+            let reason = String(cString: strerror(errno))
             close(fd)
-            throw SafetensorsError.io(path: path, detail: "cannot stat")
+            throw SafetensorsError.io(path: path, detail: "cannot stat: \(reason)")
+        }
+        guard info.st_mode & S_IFMT == S_IFREG else {
+            close(fd)
+            throw SafetensorsError.io(path: path, detail: "not a regular file")
         }
         let fileSize = Int(info.st_size)
         do {
@@ -39,7 +44,7 @@ public final class SafetensorsFile: @unchecked Sendable {
             var header = [UInt8](repeating: 0, count: Int(headerLength))
             try SafetensorsFile.readFully(fd, into: &header, at: 8, path: path)
             let dataStart = 8 + Int(headerLength)
-            let parsed = try SafetensorsHeader.parse(Data(header), dataSize: fileSize - dataStart, path: path)
+            let parsed = try SafetensorsHeader.parse(header, dataSize: fileSize - dataStart, path: path)
             self.entries = parsed.entries
             self.metadata = parsed.metadata
             self.byName = Dictionary(parsed.entries.map { ($0.name, $0) }, uniquingKeysWith: { a, _ in a })
@@ -74,19 +79,33 @@ public final class SafetensorsFile: @unchecked Sendable {
         return tensor
     }
 
-    /// An integer or boolean entry (I64, U8, BOOL) — or a float entry with integral values — as Ints.
+    /// An integer or boolean entry (I64, U8, BOOL) — or a float entry whose values are all integers
+    /// (finite, integral, within `Int`) — as Ints. Any other float value throws ``SafetensorsError/wrongKind(path:name:detail:)``.
     public func integers(_ name: String) throws -> [Int] {
         let entry = try entry(name)
         var bytes = [UInt8](repeating: 0, count: entry.range.count)
         try SafetensorsFile.readFully(descriptor, into: &bytes, at: dataStart + entry.range.lowerBound, path: path)
-        return bytes.withUnsafeBytes { raw -> [Int] in
+        let count = entry.elementCount
+        return try bytes.withUnsafeBytes { raw -> [Int] in
             switch entry.dtype {
-            case .int64: return (0..<entry.elementCount).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
-            case .uint8, .bool: return raw.map { Int($0) }
-            case .float32: return (0..<entry.elementCount).map { Int(raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self)) }
-            case .float64: return (0..<entry.elementCount).map { Int(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self)) }
+            case .int64:
+                return (0..<count).map { Int(Int64(littleEndian: raw.loadUnaligned(fromByteOffset: 8 * $0, as: Int64.self))) }
+            case .uint8, .bool:
+                return raw.map { Int($0) }
+            case .float32:
+                return try (0..<count).map { try integral(Double(raw.loadUnaligned(fromByteOffset: 4 * $0, as: Float.self)), name) }
+            case .float64:
+                return try (0..<count).map { try integral(raw.loadUnaligned(fromByteOffset: 8 * $0, as: Double.self), name) }
             }
         }
+    }
+
+    /// `value` as an Int when it is one exactly (NaN, ±∞, fractions and out-of-range values throw).
+    private func integral(_ value: Double, _ name: String) throws -> Int {
+        guard let exact = Int(exactly: value) else {
+            throw SafetensorsError.wrongKind(path: path, name: name, detail: "float value \(value) is not an integer")
+        }
+        return exact
     }
 
     /// Every float entry as a tensor, by name.
@@ -108,8 +127,13 @@ public final class SafetensorsFile: @unchecked Sendable {
         var done = 0
         while done < count {
             let n = pread(fd, pointer + done, count - done, off_t(offset + done))
-            if n < 0 && errno == EINTR { continue }
-            guard n > 0 else { throw SafetensorsError.truncated(path: path, detail: "read of \(count) bytes at \(offset) ended early") }
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw SafetensorsError.io(path: path, detail: "read of \(count) bytes at \(offset) failed: \(String(cString: strerror(errno)))")
+            }
+            guard n > 0 else {
+                throw SafetensorsError.truncated(path: path, detail: "read of \(count) bytes at \(offset) ended after \(done) (file shrank?)")
+            }
             done += n
         }
     }

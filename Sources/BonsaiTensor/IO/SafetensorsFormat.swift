@@ -64,28 +64,44 @@ public enum SafetensorsError: Error, Equatable, CustomStringConvertible, Sendabl
 /// each tensor name to `{"dtype", "shape", "data_offsets": [begin, end]}` plus an optional
 /// `"__metadata__"` map of strings, then the data section. Offsets are relative to the data
 /// section; ranges must lie inside it, match `∏shape × dtype size`, and not overlap.
+///
+/// Validation is strict where leniency could mislead (a float or boolean shape entry, a duplicate
+/// key, a header that is not UTF-8 or does not start with `{` as the format requires) and lenient
+/// where the reference reader is too (unknown keys in an entry are ignored, gaps between tensors
+/// are allowed). Every rejection is a ``SafetensorsError``; nothing a file contains can trap.
 enum SafetensorsHeader {
     /// Headers larger than this are refused before being read (the format's reference
     /// implementation uses the same 100 MB bound).
     static let maximumHeaderBytes = 100_000_000
 
     static func parse(_ json: Data, dataSize: Int, path: String) throws -> (entries: [SafetensorsEntry], metadata: [String: String]) {
-        let object: Any
-        do { object = try JSONSerialization.jsonObject(with: json, options: []) } catch {
-            throw SafetensorsError.badHeader(path: path, detail: "header is not valid JSON")
+        try json.withUnsafeBytes { try parse($0, dataSize: dataSize, path: path) }
+    }
+
+    static func parse(_ json: [UInt8], dataSize: Int, path: String) throws -> (entries: [SafetensorsEntry], metadata: [String: String]) {
+        try json.withUnsafeBytes { try parse($0, dataSize: dataSize, path: path) }
+    }
+
+    static func parse(_ json: UnsafeRawBufferPointer, dataSize: Int, path: String) throws -> (entries: [SafetensorsEntry], metadata: [String: String]) {
+        guard json.first == UInt8(ascii: "{") else {
+            throw SafetensorsError.badHeader(path: path, detail: "header does not start with '{'")
         }
-        guard let map = object as? [String: Any] else {
+        let root: HeaderJSON
+        do { root = try HeaderJSON.parse(json) } catch {
+            throw SafetensorsError.badHeader(path: path, detail: "\(error)")
+        }
+        guard case let .object(members) = root else {
             throw SafetensorsError.badHeader(path: path, detail: "header is not a JSON object")
         }
         var metadata: [String: String] = [:]
         var entries: [SafetensorsEntry] = []
-        for (name, value) in map {
+        for (name, value) in members {
             if name == "__metadata__" {
-                guard let meta = value as? [String: Any] else {
+                guard case let .object(items) = value else {
                     throw SafetensorsError.badHeader(path: path, detail: "__metadata__ is not an object")
                 }
-                for (key, item) in meta {
-                    guard let text = item as? String else {
+                for (key, item) in items {
+                    guard case let .string(text) = item else {
                         throw SafetensorsError.badHeader(path: path, detail: "__metadata__ value of '\(key)' is not a string")
                     }
                     metadata[key] = text
@@ -94,60 +110,61 @@ enum SafetensorsHeader {
             }
             entries.append(try entry(name: name, value: value, dataSize: dataSize, path: path))
         }
-        entries.sort { ($0.range.lowerBound, $0.name) < ($1.range.lowerBound, $1.name) }
-        for (previous, next) in zip(entries, entries.dropFirst()) where next.range.lowerBound < previous.range.upperBound {
-            throw SafetensorsError.badEntry(path: path, name: next.name,
-                                            detail: "byte range \(next.range) overlaps tensor '\(previous.name)'")
+        entries.sort { ($0.range.lowerBound, $0.range.upperBound, $0.name) < ($1.range.lowerBound, $1.range.upperBound, $1.name) }
+        // Sorted by start, ranges are disjoint iff each starts at or after the previous one ends.
+        // Empty ranges (zero-element tensors) occupy no bytes and cannot overlap anything.
+        var previous: SafetensorsEntry?
+        for next in entries where !next.range.isEmpty {
+            if let previous, next.range.lowerBound < previous.range.upperBound {
+                throw SafetensorsError.badEntry(path: path, name: next.name,
+                                                detail: "byte range \(next.range) overlaps tensor '\(previous.name)'")
+            }
+            previous = next
         }
         return (entries, metadata)
     }
 
-    private static func entry(name: String, value: Any, dataSize: Int, path: String) throws -> SafetensorsEntry {
-        guard let fields = value as? [String: Any] else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "entry is not an object")
-        }
-        guard let dtypeName = fields["dtype"] as? String else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "missing dtype")
-        }
+    private static func entry(name: String, value: HeaderJSON, dataSize: Int, path: String) throws -> SafetensorsEntry {
+        func fail(_ detail: String) -> SafetensorsError { .badEntry(path: path, name: name, detail: detail) }
+        guard case let .object(members) = value else { throw fail("entry is not an object") }
+        let fields = Dictionary(members.map { ($0.key, $0.value) }, uniquingKeysWith: { a, _ in a })
+        guard let dtypeField = fields["dtype"] else { throw fail("missing dtype") }
+        guard case let .string(dtypeName) = dtypeField else { throw fail("dtype is not a string") }
         guard let dtype = SafetensorsDType(rawValue: dtypeName) else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "unsupported dtype '\(dtypeName)' (Bonsai reads F32, F64, I64, U8, BOOL)")
+            throw fail("unsupported dtype '\(dtypeName)' (Bonsai reads F32, F64, I64, U8, BOOL)")
         }
         guard let shape = integers(fields["shape"]), shape.allSatisfy({ $0 >= 0 }) else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "shape is not a list of non-negative integers")
+            throw fail("shape is not a list of non-negative integers")
         }
         guard let offsets = integers(fields["data_offsets"]), offsets.count == 2 else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "data_offsets is not a pair of integers")
+            throw fail("data_offsets is not a pair of integers")
         }
         let (begin, end) = (offsets[0], offsets[1])
         guard begin >= 0, end >= begin, end <= dataSize else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "data_offsets [\(begin), \(end)] outside the data section of \(dataSize) bytes")
+            throw fail("data_offsets [\(begin), \(end)] outside the data section of \(dataSize) bytes")
         }
-        let (elements, overflow) = shape.reduce((1, false)) { acc, d in
-            let (p, o) = acc.0.multipliedReportingOverflow(by: d)
-            return (p, acc.1 || o)
+        var elements = 1, overflow = false
+        for d in shape where !overflow {
+            (elements, overflow) = elements.multipliedReportingOverflow(by: d)
         }
         let (bytes, overflow2) = elements.multipliedReportingOverflow(by: dtype.byteSize)
-        guard !overflow, !overflow2, bytes == end - begin else {
-            throw SafetensorsError.badEntry(path: path, name: name, detail: "shape \(shape) of \(dtypeName) needs a different byte count than data_offsets [\(begin), \(end)]")
+        guard !overflow, !overflow2 else { throw fail("shape \(shape) has more elements than can be addressed") }
+        guard bytes == end - begin else {
+            throw fail("shape \(shape) of \(dtypeName) needs \(bytes) bytes but data_offsets [\(begin), \(end)] hold \(end - begin)")
         }
         return SafetensorsEntry(name: name, dtype: dtype, shape: shape, range: begin..<end)
     }
 
-    /// A JSON array of integers (rejecting fractions, booleans and out-of-range numbers).
-    private static func integers(_ value: Any?) -> [Int]? {
-        guard let array = value as? [Any] else { return nil }
+    /// A JSON array of integer tokens (fractions, exponents, booleans, strings and numbers outside
+    /// `Int` are all refused).
+    private static func integers(_ value: HeaderJSON?) -> [Int]? {
+        guard case let .array(items) = value else { return nil }
         var result: [Int] = []
-        for item in array {
-            guard let number = item as? NSNumber, CFGetTypeIDIsNumber(number) else { return nil }
-            let double = number.doubleValue
-            guard double == double.rounded(), Swift.abs(double) < 9.0e15 else { return nil }
-            result.append(number.intValue)
+        result.reserveCapacity(items.count)
+        for item in items {
+            guard case let .integer(number) = item else { return nil }
+            result.append(number)
         }
         return result
-    }
-
-    /// True for a JSON number (Foundation bridges `true`/`false` to NSNumber too).
-    private static func CFGetTypeIDIsNumber(_ number: NSNumber) -> Bool {
-        String(cString: number.objCType) != "c" || (number.intValue != 0 && number.intValue != 1)
     }
 }

@@ -52,7 +52,7 @@ public func linear(_ x: Tensor, weight: Tensor, bias: Tensor? = nil) -> Tensor {
                  "linear: input \(x.shape) and weight \(weight.shape) do not match")
     let outFeatures = weight.shape[0]
     if let bias { precondition(bias.shape == [outFeatures], "linear: bias \(bias.shape) for weight \(weight.shape)") }
-    let rows = x.count / Swift.max(inFeatures, 1)
+    let rows = x.shape.dropLast().reduce(1, *)  // not count/in: in may be 0
     var out: Tensor
     if let bias {
         out = Layout.broadcast(bias.detached(), to: [rows, outFeatures])

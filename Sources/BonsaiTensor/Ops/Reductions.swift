@@ -39,7 +39,8 @@ extension Tensor {
 
     /// Mean over `axes`.
     public func mean(axes: [Int], keepDims: Bool = false) -> Tensor {
-        let n = axes.map { shape[normalizeAxis($0, rank: rank, op: "mean")] }.reduce(1, *)
+        // Count each axis once, as `sum(axes:)` does ([1, -1] on a rank-2 tensor is one axis).
+        let n = Set(axes.map { normalizeAxis($0, rank: rank, op: "mean") }).map { shape[$0] }.reduce(1, *)
         return sum(axes: axes, keepDims: keepDims).scaled(by: 1 / Double(Swift.max(n, 1)))
     }
 
