@@ -45,7 +45,9 @@ let package = Package(
         ),
         .testTarget(
             name: "BonsaiNNTests",
-            dependencies: ["BonsaiNN"]
+            dependencies: ["BonsaiNN"],
+            // Read in place through #filePath, not copied into a bundle.
+            exclude: ["Fixtures"]
         ),
     ]
 )

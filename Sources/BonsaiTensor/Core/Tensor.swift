@@ -121,6 +121,20 @@ public struct Tensor: @unchecked Sendable {
         }
     }
 
+    /// Copies `source`'s scalars into this tensor (same shape and dtype) in place, keeping this
+    /// tensor's graph node: how optimizers update a parameter leaf without changing its identity.
+    /// Any other tensor sharing the old storage keeps the old values (copy-on-write).
+    public mutating func overwrite(with source: Tensor) {
+        precondition(source.shape == shape && source.dtype == dtype,
+                     "overwrite: source \(source.shape) \(source.dtype) for \(shape) \(dtype)")
+        if !isKnownUniquelyReferenced(&storage) || offset != 0 || storage.count != count {
+            storage = TensorStorage(dtype: dtype, count: count, zeroed: false)
+            offset = 0
+        }
+        let bytes = count * dtype.byteSize
+        source.withRawBytes { src in storage.raw.copyMemory(from: src, byteCount: bytes) }
+    }
+
     /// The scalars converted to `T`, in row-major order.
     public func scalars<T: TensorScalar>(as type: T.Type = T.self) -> [T] {
         switch dtype {
