@@ -1,10 +1,10 @@
 import ArgumentParser
-import BonsaiTensor
+import BonsaiNN
 
 @main
 struct Bonsai: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bonsai",
         abstract: "Bonsai: a model-pruning job server and its command-line client.",
-        subcommands: [Bench.self])
+        subcommands: [TrainCommand.self, Bench.self])
 }

@@ -128,7 +128,7 @@ public final class Trainer {
     }
 
     /// One forward, backward and optimizer step; returns the batch loss and accuracy.
-    func trainStep(_ batch: LabeledBatch) throws -> (loss: Double, accuracy: Double) {
+    public func trainStep(_ batch: LabeledBatch) throws -> (loss: Double, accuracy: Double) {
         let context = ForwardContext(training: true, rng: rng)
         let logits = Engine.withGrad { model.forward(batch.input, context: context) }
         rng = context.rng
