@@ -4,7 +4,8 @@
 /// Leaves accumulate gradients across backward passes in ``grad`` (PyTorch semantics: call
 /// ``Tensor/zeroGrad()`` between steps, or accumulate on purpose over micro-batches).
 final class GradNode: @unchecked Sendable {
-    let op: Op
+    /// Mutated only in `deinit`'s teardown, on nodes nothing else references.
+    private(set) var op: Op
     let shape: [Int]
     let dtype: DType
     /// Accumulated gradient (leaves only).
@@ -17,6 +18,25 @@ final class GradNode: @unchecked Sendable {
     }
 
     var isLeaf: Bool { if case .leaf = op { return true } else { return false } }
+
+    /// Releases the graph below this node iteratively. The default release is recursive (node →
+    /// op → input tensor → node …), one stack frame chain per level, so dropping a graph a few tens
+    /// of thousands of ops deep overflowed the stack. Here every input node that only this graph
+    /// holds has its own inputs taken first, so each release is shallow.
+    deinit {
+        var pending = takeInputNodes()
+        while var node = pending.popLast() {
+            if isKnownUniquelyReferenced(&node) { pending.append(contentsOf: node.takeInputNodes()) }
+        }
+    }
+
+    /// The nodes of this node's inputs; the op is replaced by `.leaf` so releasing it recurses no further.
+    private func takeInputNodes() -> [GradNode] {
+        if isLeaf { return [] }
+        let nodes = op.inputs.compactMap(\.node)
+        op = .leaf
+        return nodes
+    }
 }
 
 extension Tensor {

@@ -18,6 +18,13 @@ public struct RandomGenerator: RandomNumberGenerator, Codable, Hashable, Sendabl
         self.state = state
     }
 
+    /// Decodes a saved generator, validating the state like ``init(state:)`` (a checkpoint is user
+    /// data: a wrong word count would otherwise trap in ``next()``, an all-zero state repeat 0 forever).
+    public init(from decoder: any Decoder) throws {
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        try self.init(state: container.decode([UInt64].self, forKey: .state))
+    }
+
     private static func splitMix(_ x: inout UInt64) -> UInt64 {
         x &+= 0x9E37_79B9_7F4A_7C15
         var z = x
