@@ -7,6 +7,7 @@ let package = Package(
         .executable(name: "bonsai", targets: ["bonsai"]),
         .library(name: "BonsaiTensor", targets: ["BonsaiTensor"]),
         .library(name: "BonsaiNN", targets: ["BonsaiNN"]),
+        .library(name: "BonsaiPruning", targets: ["BonsaiPruning"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -30,11 +31,16 @@ let package = Package(
             name: "BonsaiNN",
             dependencies: ["BonsaiTensor", "CZlib"]
         ),
+        .target(
+            name: "BonsaiPruning",
+            dependencies: ["BonsaiNN"]
+        ),
         .executableTarget(
             name: "bonsai",
             dependencies: [
                 "BonsaiTensor",
                 "BonsaiNN",
+                "BonsaiPruning",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -47,6 +53,11 @@ let package = Package(
             name: "BonsaiNNTests",
             dependencies: ["BonsaiNN"],
             // Read in place through #filePath, not copied into a bundle.
+            exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "BonsaiPruningTests",
+            dependencies: ["BonsaiPruning"],
             exclude: ["Fixtures"]
         ),
     ]

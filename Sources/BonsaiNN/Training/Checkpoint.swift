@@ -15,6 +15,8 @@ public struct Checkpoint: @unchecked Sendable {
     public var masks: [String: Tensor]
     /// Free-form extra state of the caller (phase name, method state …).
     public var extra: [String: String]
+    /// Extra tensors of the caller (e.g. a lottery ticket's initial weights).
+    public var attachments: [String: Tensor] = [:]
 
     struct Header: Codable {
         var position: TrainingPosition
@@ -60,6 +62,7 @@ public struct Checkpoint: @unchecked Sendable {
         for (k, n) in counters { values["count.\(k)"] = .int64([n], shape: []) }
         for (k, t) in masks { values["mask.\(k)"] = .tensor(t) }
         for (k, t) in optimizer.tensors { values["optim.\(k)"] = .tensor(t) }
+        for (k, t) in attachments { values["attach.\(k)"] = .tensor(t) }
         let header = Header(position: position, rngState: rngState, optimizerStep: optimizer.step, extra: extra)
         let json = String(decoding: try JSONEncoder().encode(header), as: UTF8.self)
         try SafetensorsWriter.write(values, metadata: ["checkpoint": json, "format": "bonsai-checkpoint-1"], to: path)
@@ -72,15 +75,17 @@ public struct Checkpoint: @unchecked Sendable {
             throw SafetensorsError.badHeader(path: path, detail: "not a Bonsai checkpoint (no valid 'checkpoint' metadata)")
         }
         var model: [String: Tensor] = [:], counters: [String: Int] = [:], masks: [String: Tensor] = [:], optim: [String: Tensor] = [:]
+        var attachments: [String: Tensor] = [:]
         for entry in file.entries {
             let name = entry.name
             if name.hasPrefix("model.") { model[String(name.dropFirst(6))] = try file.tensor(name) }
             else if name.hasPrefix("mask.") { masks[String(name.dropFirst(5))] = try file.tensor(name) }
             else if name.hasPrefix("optim.") { optim[String(name.dropFirst(6))] = try file.tensor(name) }
             else if name.hasPrefix("count.") { counters[String(name.dropFirst(6))] = try file.integers(name).first ?? 0 }
+            else if name.hasPrefix("attach.") { attachments[String(name.dropFirst(7))] = try file.tensor(name) }
         }
         return Checkpoint(position: header.position, rngState: header.rngState,
                           optimizer: OptimizerState(step: header.optimizerStep, tensors: optim),
-                          model: model, counters: counters, masks: masks, extra: header.extra)
+                          model: model, counters: counters, masks: masks, extra: header.extra, attachments: attachments)
     }
 }

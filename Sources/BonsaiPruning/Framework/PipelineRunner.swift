@@ -1,0 +1,54 @@
+/// The outcome of a pipeline.
+public struct PipelineResult: @unchecked Sendable {
+    public var test: EvaluationResult
+    public var masks: MaskSet
+    public var events: [PruningEvent]
+    public var history: [(phase: String, metrics: EpochMetrics)]
+    public var phases: [String]
+}
+
+/// Runs a configured method over a spec: restores any snapshot, plans, runs, and evaluates on the
+/// test set.
+public enum PipelineRunner {
+    /// Runs `spec` on already prepared data and a built model.
+    public static func run(spec: PipelineSpec, model: any Model, data: PreparedData, store: PipelineStore? = nil,
+                           cancellation: CancellationFlag? = nil, prunable: PrunableSet? = nil,
+                           events: @escaping (PipelineEvent) -> Void = { _ in }) throws -> PipelineResult {
+        let method = try spec.method()
+        let context = try PipelineContext(model: model, data: data, spec: spec, prunable: prunable ?? method.prunableSet,
+                                          store: store, cancellation: cancellation, events: events)
+        try context.restore()
+        context.setPlan(method.plan(context))
+        try method.run(context)
+        return PipelineResult(test: context.evaluateTest(), masks: context.currentMasks, events: context.events,
+                              history: context.history, phases: context.completedPhases)
+    }
+
+    /// Loads the data and builds the model of `spec`, then runs it.
+    public static func run(spec: PipelineSpec, directory: DataDirectory? = nil, store: PipelineStore? = nil,
+                           cancellation: CancellationFlag? = nil,
+                           events: @escaping (PipelineEvent) -> Void = { _ in }) throws -> (any Model, PipelineResult) {
+        let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: directory)
+        let model = try data.makeModel(spec.model, seed: spec.seed)
+        let result = try run(spec: spec, model: model, data: data, store: store, cancellation: cancellation, events: events)
+        return (model, result)
+    }
+}
+
+extension PruningMethod {
+    /// The method's prunable set (from its settings when they have a `prunable` field).
+    public var prunableSet: PrunableSet { (settings as? HasPrunableSet)?.prunable ?? PrunableSet() }
+}
+
+/// Settings that let the user choose the prunable set.
+public protocol HasPrunableSet {
+    var prunable: PrunableSet? { get }
+}
+
+extension PipelineContext {
+    /// Optimizer steps of a training config on this context's data.
+    public func steps(_ config: TrainingConfig) -> Int {
+        let perEpoch = (data.loader.dataset.count + config.batchSize - 1) / config.batchSize
+        return config.totalSteps(batchesPerEpoch: perEpoch)
+    }
+}
