@@ -27,11 +27,11 @@ public enum PipelineRunner {
     /// Loads the data and builds the model of `spec`, then runs it.
     public static func run(spec: PipelineSpec, directory: DataDirectory? = nil, store: PipelineStore? = nil,
                            cancellation: CancellationFlag? = nil,
-                           events: @escaping (PipelineEvent) -> Void = { _ in }) throws -> (any Model, PipelineResult) {
+                           events: @escaping (PipelineEvent) -> Void = { _ in }) throws -> (model: any Model, data: PreparedData, result: PipelineResult) {
         let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: directory)
         let model = try data.makeModel(spec.model, seed: spec.seed)
         let result = try run(spec: spec, model: model, data: data, store: store, cancellation: cancellation, events: events)
-        return (model, result)
+        return (model, data, result)
     }
 }
 
