@@ -54,15 +54,20 @@ struct TrainCommand: ParsableCommand {
     }
 }
 
-/// A one-line progress bar on standard error: `[#####.....] 50% step 10/20 loss 0.31 acc 91.2% 5120 samples/s`.
+/// A one-line progress bar on standard error: `[#####.....] 50% step 10/20 loss 0.31 acc 91.2% 5120 samples/s`,
+/// redrawn at most ten times a second, and only when standard error is a terminal (logs stay clean).
 struct ProgressBar {
     let total: Int
     private var smoothedRate = 0.0
+    private var lastDraw = ContinuousClock.now - .seconds(1)
+    private let interactive = isatty(2) != 0
 
     init(total: Int) { self.total = Swift.max(total, 1) }
 
     mutating func update(step: Int, loss: Double, accuracy: Double, rate: Double) {
         smoothedRate = smoothedRate == 0 ? rate : 0.9 * smoothedRate + 0.1 * rate
+        guard interactive, step == total || ContinuousClock.now - lastDraw > .milliseconds(100) else { return }
+        lastDraw = ContinuousClock.now
         let width = 30, filled = width * step / total
         let bar = String(repeating: "#", count: filled) + String(repeating: ".", count: width - filled)
         let line = String(format: "\r[%@] %3d%% step %d/%d loss %.4f acc %5.1f%% %.0f samples/s",
@@ -70,7 +75,7 @@ struct ProgressBar {
         FileHandle.standardError.write(Data(line.utf8))
     }
 
-    func finishLine() { FileHandle.standardError.write(Data("\n".utf8)) }
+    func finishLine() { if interactive { FileHandle.standardError.write(Data("\n".utf8)) } }
 }
 
 /// Reading user files for the CLI, with errors that name the file and the JSON problem.
