@@ -21,6 +21,7 @@ import BonsaiPruning
     static let cases: [String: Case] = [
         "magnitude": Case(settings: #"{"name": "magnitude", "sparsity": 0.7, "scope": "global", "iterations": 2}"#, sparsity: 0.7),
         "gradual-magnitude": Case(settings: #"{"name": "gradual-magnitude", "sparsity": 0.6, "frequency": 2, "end_step": 6}"#, sparsity: 0.6, layerwise: true),
+        "edge-popup": Case(settings: #"{"name": "edge-popup", "keep": 0.3}"#, sparsity: 0.7, layerwise: true),
         "grda": Case(settings: #"{"name": "grda", "c": 0.05, "mu": 0.7}"#, sparsity: nil),
     ]
 

@@ -38,10 +38,16 @@ public final class Parameter: @unchecked Sendable {
         self.trainable = trainable
     }
 
-    /// The tensor forward passes use: the value, masked when a mask is set.
+    /// A differentiable re-parameterisation of the weight forward passes use, applied before the mask:
+    /// score-based methods (edge-popup, HYDRA, movement pruning) set `w ↦ w ⊙ STE(scores)` here so the
+    /// gradient reaches their score tensors through the ordinary layers.
+    public var reparameterization: ((Tensor) -> Tensor)?
+
+    /// The tensor forward passes use: the (re-parameterised) value, masked when a mask is set.
     public var effective: Tensor {
-        guard let mask else { return value }
-        return value.masked(by: mask)
+        let w = reparameterization?(value) ?? value
+        guard let mask else { return w }
+        return w.masked(by: mask)
     }
 
     public var shape: [Int] { value.shape }

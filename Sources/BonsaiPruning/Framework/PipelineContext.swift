@@ -14,6 +14,9 @@ public final class PipelineContext {
     public var stash: [String: Tensor] = [:]
     /// Small method state (strings) that must survive a resume.
     public var notes: [String: String] = [:]
+    /// Called right before every snapshot, so a method can copy live state (e.g. score tensors that
+    /// its optimizer updates in place) into ``stash``.
+    public var beforeSnapshot: (() -> Void)?
     public private(set) var events: [PruningEvent] = []
     public private(set) var completedPhases: [String] = []
     public private(set) var currentPhase: String?
@@ -155,6 +158,7 @@ public final class PipelineContext {
 
     private func saveSnapshot(inProgress phase: String?, trainer checkpoint: Checkpoint?) throws {
         guard let store else { return }
+        beforeSnapshot?()
         var c = checkpoint ?? Checkpoint.capture(model: model, optimizer: NoOptimizer(), position: TrainingPosition(),
                                                  rng: RandomGenerator(seed: spec.seed))
         c.attachments = stash

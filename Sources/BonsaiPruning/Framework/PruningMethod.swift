@@ -79,6 +79,7 @@ public enum PruningRegistry {
         MagnitudePruning.self,
         GradualMagnitudePruning.self,
         GRDAPruning.self,
+        EdgePopup.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

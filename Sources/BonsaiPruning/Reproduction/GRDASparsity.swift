@@ -21,7 +21,7 @@ public enum GRDASparsity: Reproduction {
             let trainer = try Trainer(model: model, config: TrainingConfig(epochs: epochs, batchSize: 64, optimizer: optimizer), seed: seed)
             let weights = model.namedParameters().filter { $0.parameter.role.isPrunableByDefault }.map(\.parameter)
             var densities: [Double] = []
-            try Engine.withThreads(options.threads) {
+            _ = try Engine.withThreads(options.threads) {
                 try trainer.run(data: data.loader) { event in
                     if case .epoch = event {
                         let counts = weights.map { p in (p.value.count, p.value.floats.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }) }

@@ -73,6 +73,8 @@ public enum ReproductionRegistry {
     public static let all: [any Reproduction.Type] = [
         GMPVersusOneShot.self,
         GRDASparsity.self,
+        EdgePopupMNIST.self,
+        SubsetSumDemonstration.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
