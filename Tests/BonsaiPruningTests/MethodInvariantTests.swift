@@ -22,6 +22,8 @@ import BonsaiPruning
         "magnitude": Case(settings: #"{"name": "magnitude", "sparsity": 0.7, "scope": "global", "iterations": 2}"#, sparsity: 0.7),
         "gradual-magnitude": Case(settings: #"{"name": "gradual-magnitude", "sparsity": 0.6, "frequency": 2, "end_step": 6}"#, sparsity: 0.6, layerwise: true),
         "edge-popup": Case(settings: #"{"name": "edge-popup", "keep": 0.3}"#, sparsity: 0.7, layerwise: true),
+        "hydra": Case(settings: #"{"name": "hydra", "keep": 0.25, "loss": "pgd", "epsilon": 0.1, "step_size": 0.05, "steps": 2, "prune_epochs": 1}"#,
+                      sparsity: nil),
         "grda": Case(settings: #"{"name": "grda", "c": 0.05, "mu": 0.7}"#, sparsity: nil),
     ]
 

@@ -33,6 +33,9 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
 public struct TrainingHooks {
     /// A term added to the loss (e.g. the L1 penalty on BN scales of network slimming).
     public var regularizer: ((any Model) -> Tensor?)?
+    /// Replaces the cross-entropy of the batch's logits (e.g. an adversarial training loss); returns
+    /// the loss and the logits the batch accuracy is reported on.
+    public var loss: ((LabeledBatch, ForwardContext) -> (loss: Tensor, logits: Tensor))?
     /// Called after `backward()` and before the optimizer step (e.g. to edit gradients).
     public var afterBackward: ((TrainingPosition) throws -> Void)?
     /// Called after each optimizer step (e.g. gradual pruning updating masks on its schedule).
@@ -130,9 +133,14 @@ public final class Trainer {
     /// One forward, backward and optimizer step; returns the batch loss and accuracy.
     public func trainStep(_ batch: LabeledBatch) throws -> (loss: Double, accuracy: Double) {
         let context = ForwardContext(training: true, rng: rng)
-        let logits = Engine.withGrad { model.forward(batch.input, context: context) }
+        var loss: Tensor, logits: Tensor
+        if let custom = hooks.loss {
+            (loss, logits) = Engine.withGrad { custom(batch, context) }
+        } else {
+            logits = Engine.withGrad { model.forward(batch.input, context: context) }
+            loss = crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: config.labelSmoothing ?? 0)
+        }
         rng = context.rng
-        var loss = crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: config.labelSmoothing ?? 0)
         let lossValue = loss.item
         if let penalty = hooks.regularizer?(model) { loss = loss + penalty }
         let total = loss.item

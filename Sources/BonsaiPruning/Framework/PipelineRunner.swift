@@ -5,6 +5,8 @@ public struct PipelineResult: @unchecked Sendable {
     public var events: [PruningEvent]
     public var history: [(phase: String, metrics: EpochMetrics)]
     public var phases: [String]
+    /// The method's notes (e.g. HYDRA's robust accuracy).
+    public var notes: [String: String]
 }
 
 /// Runs a configured method over a spec: restores any snapshot, plans, runs, and evaluates on the
@@ -21,7 +23,7 @@ public enum PipelineRunner {
         context.setPlan(method.plan(context))
         try method.run(context)
         return PipelineResult(test: context.evaluateTest(), masks: context.currentMasks, events: context.events,
-                              history: context.history, phases: context.completedPhases)
+                              history: context.history, phases: context.completedPhases, notes: context.notes)
     }
 
     /// Loads the data and builds the model of `spec`, then runs it.

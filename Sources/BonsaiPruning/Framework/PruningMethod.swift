@@ -80,6 +80,7 @@ public enum PruningRegistry {
         GradualMagnitudePruning.self,
         GRDAPruning.self,
         EdgePopup.self,
+        Hydra.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

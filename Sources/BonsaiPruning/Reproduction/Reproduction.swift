@@ -75,6 +75,7 @@ public enum ReproductionRegistry {
         GRDASparsity.self,
         EdgePopupMNIST.self,
         SubsetSumDemonstration.self,
+        HydraVersusLWM.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
