@@ -24,6 +24,7 @@ import BonsaiPruning
         "edge-popup": Case(settings: #"{"name": "edge-popup", "keep": 0.3}"#, sparsity: 0.7, layerwise: true),
         "hydra": Case(settings: #"{"name": "hydra", "keep": 0.25, "loss": "pgd", "epsilon": 0.1, "step_size": 0.05, "steps": 2, "prune_epochs": 1}"#,
                       sparsity: nil),
+        "movement": Case(settings: #"{"name": "movement", "mode": "hard", "remaining": 0.3, "warmup_steps": 1}"#, sparsity: 0.7, layerwise: true),
         "grda": Case(settings: #"{"name": "grda", "c": 0.05, "mu": 0.7}"#, sparsity: nil),
     ]
 

@@ -32,6 +32,14 @@ public final class TinyBert: Module, Model {
 
     /// The pooled representation `[B, E]` (mean over real tokens), before the classifier.
     public func encode(_ batch: TokenBatch, context: ForwardContext) -> Tensor {
+        let h = hiddenStates(batch, context: context)
+        let mask = Tensor(shape: [batch.batch, batch.length, 1], scalars: batch.mask.map(Float.init)).cast(to: h.dtype)
+        let counts = mask.sum(axes: [1])                                   // [B, 1]
+        return (h * mask).sum(axes: [1]) / counts
+    }
+
+    /// The encoder's output for every token, `[B, T, E]` (what a masked-language-model head reads).
+    public func hiddenStates(_ batch: TokenBatch, context: ForwardContext) -> Tensor {
         precondition(batch.length <= maxLength, "TinyBert: sequence length \(batch.length) exceeds max_len \(maxLength)")
         let (b, t) = (batch.batch, batch.length)
         // [B, T, E] + [T, E]: the position rows broadcast over the batch, as in the reference.
@@ -39,9 +47,7 @@ public final class TinyBert: Module, Model {
                              context: context)
         let padding = batch.mask.map { $0 == 0 }
         for layer in layers.items { h = layer.forward(h, padding: padding, context: context) }
-        let mask = Tensor(shape: [b, t, 1], scalars: batch.mask.map(Float.init)).cast(to: h.dtype)
-        let counts = mask.sum(axes: [1])                                   // [B, 1]
-        return (h * mask).sum(axes: [1]) / counts
+        return h
     }
 
     public func forward(_ input: ModelInput, context: ForwardContext) -> Tensor {

@@ -71,22 +71,22 @@ public struct AdversarialAttack: Sendable, Codable, Equatable {
     }
 
     /// TRADES (Zhang et al. 2019): `CE(f(x), y) + β · KL(p(x) ‖ p(x'))`, the model in train mode.
-    public func tradesLoss(_ model: any Model, batch: LabeledBatch, beta: Double, context: ForwardContext) -> (loss: Tensor, logits: Tensor) {
+    public func tradesLoss(_ model: any Model, batch: LabeledBatch, beta: Double, context: ForwardContext) -> CustomLoss {
         guard case let .dense(x) = batch.input else { preconditionFailure("TRADES needs dense (image) input") }
         let adversarial = Engine.withoutGrad { tradesExample(model, x: x, rng: &context.rng) }
         let logits = model.forward(.dense(x), context: context)
         let adversarialLogits = model.forward(.dense(adversarial), context: context)
         let loss = crossEntropy(logits: logits, labels: batch.labels)
             + klDivergenceBothWays(studentLogits: adversarialLogits, teacherLogits: logits).scaled(by: beta)
-        return (loss, logits)
+        return CustomLoss(loss: loss, logits: logits)
     }
 
     /// PGD adversarial training: `CE(f(x'), y)` with x' from ``pgd(_:x:labels:rng:)``.
-    public func pgdLoss(_ model: any Model, batch: LabeledBatch, context: ForwardContext) -> (loss: Tensor, logits: Tensor) {
+    public func pgdLoss(_ model: any Model, batch: LabeledBatch, context: ForwardContext) -> CustomLoss {
         guard case let .dense(x) = batch.input else { preconditionFailure("PGD training needs dense (image) input") }
         let adversarial = Engine.withoutGrad { pgd(model, x: x, labels: batch.labels, rng: &context.rng) }
         let logits = model.forward(.dense(adversarial), context: context)
-        return (crossEntropy(logits: logits, labels: batch.labels), logits)
+        return CustomLoss(loss: crossEntropy(logits: logits, labels: batch.labels), logits: logits)
     }
 
     /// Accuracy under this PGD attack.

@@ -29,13 +29,27 @@ public struct EpochMetrics: Codable, Sendable, Equatable {
     public var evaluation: EvaluationResult?
 }
 
+/// A custom training loss: the value to minimise, and the logits and labels (default: the batch's)
+/// that the reported batch accuracy is computed on.
+public struct CustomLoss {
+    public var loss: Tensor
+    public var logits: Tensor
+    public var labels: [Int]?
+
+    public init(loss: Tensor, logits: Tensor, labels: [Int]? = nil) {
+        self.loss = loss
+        self.logits = logits
+        self.labels = labels
+    }
+}
+
 /// Hooks pruning methods attach to a training phase.
 public struct TrainingHooks {
     /// A term added to the loss (e.g. the L1 penalty on BN scales of network slimming).
     public var regularizer: ((any Model) -> Tensor?)?
-    /// Replaces the cross-entropy of the batch's logits (e.g. an adversarial training loss); returns
-    /// the loss and the logits the batch accuracy is reported on.
-    public var loss: ((LabeledBatch, ForwardContext) -> (loss: Tensor, logits: Tensor))?
+    /// Replaces the cross-entropy of the batch's logits (e.g. an adversarial or masked-language-model
+    /// loss); returns the loss, and the logits and labels the batch accuracy is reported on.
+    public var loss: ((LabeledBatch, ForwardContext) -> CustomLoss)?
     /// Called after `backward()` and before the optimizer step (e.g. to edit gradients).
     public var afterBackward: ((TrainingPosition) throws -> Void)?
     /// Called after each optimizer step (e.g. gradual pruning updating masks on its schedule).
@@ -133,9 +147,10 @@ public final class Trainer {
     /// One forward, backward and optimizer step; returns the batch loss and accuracy.
     public func trainStep(_ batch: LabeledBatch) throws -> (loss: Double, accuracy: Double) {
         let context = ForwardContext(training: true, rng: rng)
-        var loss: Tensor, logits: Tensor
+        var loss: Tensor, logits: Tensor, labels = batch.labels
         if let custom = hooks.loss {
-            (loss, logits) = Engine.withGrad { custom(batch, context) }
+            let result = Engine.withGrad { custom(batch, context) }
+            (loss, logits, labels) = (result.loss, result.logits, result.labels ?? batch.labels)
         } else {
             logits = Engine.withGrad { model.forward(batch.input, context: context) }
             loss = crossEntropy(logits: logits, labels: batch.labels, labelSmoothing: config.labelSmoothing ?? 0)
@@ -149,7 +164,7 @@ public final class Trainer {
         loss.backward()
         try hooks.afterBackward?(position)
         optimizer.step()
-        return (lossValue, Evaluation.accuracy(logits: logits.detached(), labels: batch.labels))
+        return (lossValue, Evaluation.accuracy(logits: logits.detached(), labels: labels))
     }
 }
 

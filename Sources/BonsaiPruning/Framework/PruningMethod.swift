@@ -81,6 +81,7 @@ public enum PruningRegistry {
         GRDAPruning.self,
         EdgePopup.self,
         Hydra.self,
+        MovementPruning.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }
