@@ -76,6 +76,7 @@ public enum ReproductionRegistry {
         EdgePopupMNIST.self,
         SubsetSumDemonstration.self,
         HydraVersusLWM.self,
+        MovementVersusMagnitude.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
