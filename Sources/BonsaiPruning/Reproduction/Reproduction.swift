@@ -77,6 +77,7 @@ public enum ReproductionRegistry {
         SubsetSumDemonstration.self,
         HydraVersusLWM.self,
         MovementVersusMagnitude.self,
+        GreedyToyRate.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
