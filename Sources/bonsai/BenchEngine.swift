@@ -19,7 +19,8 @@ struct Bench: ParsableCommand {
 /// FLOP counting: one pass (forward, input gradient, or weight gradient) of a convolution is
 /// `2·N·Cout·Hout·Wout·(Cin/groups)·kh·kw` FLOPs. Forward + backward counts 3 passes, except for
 /// a model's first layer, whose input is the image and needs no gradient (2 passes). The bias add
-/// and its gradient are not counted. Every figure is the median over the repetitions.
+/// and its gradient are not counted. Every figure is the median over the
+/// repetitions (or the fastest one with `--best`).
 struct BenchEngine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -30,6 +31,12 @@ struct BenchEngine: ParsableCommand {
 
     @Option(help: "Timed repetitions per measurement (the median is reported).")
     var repetitions: Int = 7
+
+    @Flag(help: "Report the fastest repetition instead of the median (robust on a machine shared with other work).")
+    var best = false
+
+    @Flag(help: "Time with the process's CPU time instead of the wall clock: compares kernels on a busy machine, but counts the work of all threads, so it hides any parallel speed-up.")
+    var cpuTime = false
 
     @Option(help: "Batch size of the convolution benchmarks.")
     var batch: Int = 64
@@ -45,7 +52,17 @@ struct BenchEngine: ParsableCommand {
 
     func run() throws {
         Engine.withThreads(threads) {
-            print("bonsai bench engine: threads \(threads), repetitions \(repetitions) (median), batch \(batch)")
+            if ProcessInfo.processInfo.environment["DEV_GEMM"] != nil { devGemms(); return }
+            if let ab = ProcessInfo.processInfo.environment["DEV_AB"] {
+                let layers = ConvLayerSpec.models(batch: batch).flatMap { m in m.layers.filter { "\(m.name) \($0.name)".contains(layer ?? "") } }
+                let variants: [() -> Void] = ab.split(separator: ",").map { item in
+                    let parts = item.split(separator: ":").map { Int($0)! }
+                    return { devVariant = parts[0]; devTile = parts[1] }
+                }
+                devAB(layers, variants: variants); return
+            }
+            print("bonsai bench engine: threads \(threads), repetitions \(repetitions) (\(best ? "fastest" : "median")), batch \(batch)"
+                  + (cpuTime ? ", timed in process CPU time" : ""))
             let sgemm512 = sgemmRate(size: 512)
             let sgemm1024 = sgemmRate(size: 1024)
             print(String(format: "sgemm  512×512×512     %8.1f GFLOP/s", sgemm512))
@@ -117,25 +134,41 @@ struct BenchEngine: ParsableCommand {
         let seed = Engine.withoutGrad { conv2d(xData, weight: w, bias: b, geometry: layer.geometry) }
         var forward: [Double] = [], backward: [Double] = []
         for repetition in 0...repetitions {
-            let clock = ContinuousClock()
             var y = seed
-            let f = clock.measure { y = conv2d(x, weight: w, bias: b, geometry: layer.geometry) }
+            let f = time { y = conv2d(x, weight: w, bias: b, geometry: layer.geometry) }
             var grads: [Tensor] = []
-            let g = clock.measure { grads = gradients(of: y, withRespectTo: wanted, seed: seed) }
+            let g = time { grads = gradients(of: y, withRespectTo: wanted, seed: seed) }
             precondition(grads.count == wanted.count, "bench: missing gradients")
-            if repetition > 0 { forward.append(f.seconds); backward.append(g.seconds) }  // repetition 0 warms up
+            if repetition > 0 { forward.append(f); backward.append(g) }  // repetition 0 warms up
         }
         let pass = layer.flopsPerPass
-        let (fm, bm) = (forward.median, backward.median)
+        let (fm, bm) = (statistic(forward), statistic(backward))
         let passes = layer.inputNeedsGradient ? 3.0 : 2.0
         return LayerResult(flops: passes * pass, seconds: fm + bm,
                            forwardRate: pass / fm / 1e9, backwardRate: (passes - 1) * pass / bm / 1e9)
     }
 
-    private func median(warmup: Int, count: Int, _ body: () -> Void) -> Double {
+    func median(warmup: Int, count: Int, _ body: () -> Void) -> Double {
         for _ in 0..<warmup { body() }
-        let clock = ContinuousClock()
-        return (0..<count).map { _ in clock.measure(body).seconds }.median
+        return statistic((0..<count).map { _ in time(body) })
+    }
+
+    /// Seconds `body` takes, by the wall clock or (with `--cpu-time`) the process's CPU clock.
+    private func time(_ body: () -> Void) -> Double {
+        if !cpuTime { return ContinuousClock().measure(body).seconds }
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
+        let start = now()
+        body()
+        return now() - start
+    }
+
+    /// The median of the timings, or the fastest with `--best`.
+    private func statistic(_ seconds: [Double]) -> Double {
+        best ? seconds.min() ?? .nan : seconds.median
     }
 }
 
