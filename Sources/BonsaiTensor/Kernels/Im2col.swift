@@ -33,11 +33,21 @@ enum Im2col {
         layout(s) == .phases ? channels * s.strideH * s.strideW * s.phaseHeight * s.phaseWidth : 0
     }
 
-    static func unfold<T: TensorScalar>(_ x: UnsafePointer<T>, channels: Int, shape s: ConvShape,
+    /// Readies `channels` planes of one image for ``unfold(_:channels:shape:rows:into:ld:scratch:)``:
+    /// splits them into phase planes in `scratch` for the `.phases` layout, nothing otherwise.
+    static func prepare<T: TensorScalar>(_ x: UnsafePointer<T>, channels: Int, shape s: ConvShape,
+                                         scratch: UnsafeMutablePointer<T>?) {
+        guard layout(s) == .phases else { return }
+        guard let scratch else { preconditionFailure("Im2col.prepare: phase scratch missing for \(s)") }
+        splitPhases(x, channels: channels, shape: s, into: scratch)
+    }
+
+    /// Writes output rows `rows` of the column matrix (`rows.count · Wo` columns) into rows of
+    /// stride `ld` at `col`. For the `.phases` layout `prepare` must have filled `scratch`.
+    static func unfold<T: TensorScalar>(_ x: UnsafePointer<T>, channels: Int, shape s: ConvShape, rows: Range<Int>,
                                         into col: UnsafeMutablePointer<T>, ld: Int, scratch: UnsafeMutablePointer<T>?) {
         let layout = layout(s)
         precondition(layout != .phases || scratch != nil, "Im2col.unfold: phase scratch missing for \(s)")
-        if layout == .phases, let scratch { splitPhases(x, channels: channels, shape: s, into: scratch) }
         var row = 0
         for c in 0..<channels {
             for i in 0..<s.kernelH {
@@ -45,12 +55,13 @@ enum Im2col {
                     let target = col + row * ld
                     switch layout {
                     case .shifted:
-                        unfoldShifted(x + c * s.inPlane, Shift(s, tap: (i, j)), into: target)
+                        unfoldShifted(x + c * s.inPlane, Shift(s, tap: (i, j)), rows: rows, into: target)
                     case .phases:
                         let shift = Shift(s, tap: (i, j))
-                        unfoldShifted(UnsafePointer(scratch! + phaseOffset(s, channel: c, shift: shift)), shift, into: target)
+                        unfoldShifted(UnsafePointer(scratch! + phaseOffset(s, channel: c, shift: shift)), shift,
+                                      rows: rows, into: target)
                     case .rows:
-                        unfoldRows(x + c * s.inPlane, tap: (i, j), shape: s, into: target)
+                        unfoldRows(x + c * s.inPlane, tap: (i, j), shape: s, rows: rows, into: target)
                     }
                     row += 1
                 }
@@ -58,17 +69,24 @@ enum Im2col {
         }
     }
 
-    /// Adjoint of ``unfold(_:channels:shape:into:ld:scratch:)``, overwriting the `channels` planes at
-    /// `x`. `col` is scratch too: entries that read padding may be overwritten with zeros.
-    static func fold<T: TensorScalar>(_ col: UnsafeMutablePointer<T>, ld: Int, channels: Int, shape s: ConvShape,
-                                      into x: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>?) {
-        let layout = layout(s)
-        precondition(layout != .phases || scratch != nil, "Im2col.fold: phase scratch missing for \(s)")
-        if layout == .phases, let scratch {
+    /// Starts an adjoint over `channels` planes at `x`: clears the accumulator (the planes, or the
+    /// phase scratch for the `.phases` layout).
+    static func beginFold<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, channels: Int, shape s: ConvShape,
+                                           scratch: UnsafeMutablePointer<T>?) {
+        if layout(s) == .phases {
+            guard let scratch else { preconditionFailure("Im2col.beginFold: phase scratch missing for \(s)") }
             scratch.update(repeating: 0, count: scratchCount(s, channels: channels))
         } else {
             x.update(repeating: 0, count: channels * s.inPlane)
         }
+    }
+
+    /// Adds the adjoint of output rows `rows` of a column matrix (rows of stride `ld`). `col` is
+    /// scratch too: entries that read padding may be overwritten with zeros.
+    static func fold<T: TensorScalar>(_ col: UnsafeMutablePointer<T>, ld: Int, channels: Int, shape s: ConvShape,
+                                      rows: Range<Int>, into x: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>?) {
+        let layout = layout(s)
+        precondition(layout != .phases || scratch != nil, "Im2col.fold: phase scratch missing for \(s)")
         var row = 0
         for c in 0..<channels {
             for i in 0..<s.kernelH {
@@ -76,46 +94,49 @@ enum Im2col {
                     let source = col + row * ld
                     switch layout {
                     case .shifted:
-                        foldShifted(source, Shift(s, tap: (i, j)), into: x + c * s.inPlane)
+                        foldShifted(source, Shift(s, tap: (i, j)), rows: rows, into: x + c * s.inPlane)
                     case .phases:
                         let shift = Shift(s, tap: (i, j))
-                        foldShifted(source, shift, into: scratch! + phaseOffset(s, channel: c, shift: shift))
+                        foldShifted(source, shift, rows: rows, into: scratch! + phaseOffset(s, channel: c, shift: shift))
                     case .rows:
-                        foldRows(source, tap: (i, j), shape: s, into: x + c * s.inPlane)
+                        foldRows(source, tap: (i, j), shape: s, rows: rows, into: x + c * s.inPlane)
                     }
                     row += 1
                 }
             }
         }
-        if layout == .phases, let scratch { mergePhases(scratch, channels: channels, shape: s, into: x) }
+    }
+
+    /// Finishes an adjoint: for the `.phases` layout writes the phase planes back into `x`.
+    static func endFold<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, channels: Int, shape s: ConvShape,
+                                         scratch: UnsafeMutablePointer<T>?) {
+        if layout(s) == .phases, let scratch { mergePhases(scratch, channels: channels, shape: s, into: x) }
     }
 
     // MARK: Shifted copies
 
     /// A tap as a stride-1 shift of a source plane of `rows × width` (row stride `width`, zero
     /// outside): output flat index `q = oh·width + ow` reads source flat index `q + offset` when
-    /// `0 ≤ oh + dh < rows` and `0 ≤ ow + dw < width`. The output is `outHeight × width`.
+    /// `0 ≤ oh + dh < rows` and `0 ≤ ow + dw < width`. The output width equals `width`.
     struct Shift {
-        var rows: Int, width: Int, outHeight: Int
+        var rows: Int, width: Int
         var dh: Int, dw: Int
-        /// Phase plane of the tap (`.phases` layout only).
-        var phaseRow = 0, phaseColumn = 0
+        /// Phase plane of the tap (always (0, 0) at stride 1).
+        var phaseRow: Int, phaseColumn: Int
 
         init(_ s: ConvShape, tap: (Int, Int)) {
             let (a, b) = (tap.0 - s.padH, tap.1 - s.padW)
             dh = floorDivision(a, s.strideH); dw = floorDivision(b, s.strideW)
             phaseRow = a - dh * s.strideH; phaseColumn = b - dw * s.strideW
-            outHeight = s.outHeight
             rows = s.phaseHeight; width = s.phaseWidth  // the input plane itself at stride 1
         }
 
-        /// Flat output span `[first, last)` whose source row is inside, clipped so `q + offset`
-        /// stays inside the plane, and the output rows it covers.
-        var span: (rowRange: Range<Int>, first: Int, last: Int) {
-            let low = Swift.min(Swift.max(0, -dh), outHeight)
-            let high = Swift.max(low, Swift.min(outHeight, rows - dh))
-            let total = outHeight * width
-            let first = Swift.min(low * width + Swift.max(0, -dw), total)
+        /// For output rows `chunk`: the flat output span `[first, last)` whose source row is inside,
+        /// clipped so `q + offset` stays inside the source plane, and the output rows it covers.
+        func span(_ chunk: Range<Int>) -> (rowRange: Range<Int>, first: Int, last: Int) {
+            let low = Swift.min(Swift.max(-dh, chunk.lowerBound), chunk.upperBound)
+            let high = Swift.max(low, Swift.min(chunk.upperBound, rows - dh))
+            let first = Swift.min(low * width + Swift.max(0, -dw), chunk.upperBound * width)
             let last = Swift.max(first, high * width - Swift.max(0, dw))
             return (low..<high, first, last)
         }
@@ -123,117 +144,53 @@ enum Im2col {
         var offset: Int { dh * width + dw }
     }
 
-    /// Zeroes, in output rows `rows` of `row`, the columns that wrapped around to the neighbouring
-    /// source row (`ow < −dw`, or `ow ≥ width − dw`). Plain loops: the count is the padding (1 for
-    /// 3×3), far too short for a memset call.
+    /// Zeroes, in output rows `rowRange` (chunk-relative pointer `row`, first row `base`), the
+    /// columns that wrapped around to the neighbouring source row (`ow < −dw`, or `ow ≥ width − dw`).
+    /// Plain loops: the count is the padding (1 for 3×3), far too short for a memset call.
     @inline(__always)
-    private static func zeroWrapped<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ shift: Shift, rows: Range<Int>) {
+    private static func zeroWrapped<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ shift: Shift,
+                                                     rows rowRange: Range<Int>, base: Int) {
         let width = shift.width
         if shift.dw < 0 {
             let n = Swift.min(-shift.dw, width)
-            for oh in rows { for k in 0..<n { row[oh * width + k] = 0 } }
+            for oh in rowRange { for k in 0..<n { row[(oh - base) * width + k] = 0 } }
         } else if shift.dw > 0 {
             let n = Swift.min(shift.dw, width)
-            for oh in rows { for k in (width - n)..<width { row[oh * width + k] = 0 } }
+            for oh in rowRange { for k in (width - n)..<width { row[(oh - base) * width + k] = 0 } }
         }
     }
 
-    private static func unfoldShifted<T: TensorScalar>(_ plane: UnsafePointer<T>, _ shift: Shift,
+    /// Output rows `rows` of one tap's column row; `row` points at the chunk's first column.
+    private static func unfoldShifted<T: TensorScalar>(_ plane: UnsafePointer<T>, _ shift: Shift, rows: Range<Int>,
                                                        into row: UnsafeMutablePointer<T>) {
-        let span = shift.span
-        row.update(repeating: 0, count: span.first)
+        let span = shift.span(rows)
+        let start = rows.lowerBound * shift.width, end = rows.upperBound * shift.width
+        row.update(repeating: 0, count: span.first - start)
         if span.last > span.first {
-            (row + span.first).update(from: plane + (span.first + shift.offset), count: span.last - span.first)
+            (row + (span.first - start)).update(from: plane + (span.first + shift.offset), count: span.last - span.first)
         }
-        (row + span.last).update(repeating: 0, count: shift.outHeight * shift.width - span.last)
-        zeroWrapped(row, shift, rows: span.rowRange)
+        (row + (span.last - start)).update(repeating: 0, count: end - span.last)
+        zeroWrapped(row, shift, rows: span.rowRange, base: rows.lowerBound)
     }
 
-    private static func foldShifted<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ shift: Shift,
+    private static func foldShifted<T: TensorScalar>(_ row: UnsafeMutablePointer<T>, _ shift: Shift, rows: Range<Int>,
                                                      into plane: UnsafeMutablePointer<T>) {
-        let span = shift.span
-        zeroWrapped(row, shift, rows: span.rowRange)
+        let span = shift.span(rows)
+        zeroWrapped(row, shift, rows: span.rowRange, base: rows.lowerBound)
         guard span.last > span.first else { return }
-        let source = row + span.first, target = plane + (span.first + shift.offset)
+        let source = row + (span.first - rows.lowerBound * shift.width), target = plane + (span.first + shift.offset)
         for q in 0..<(span.last - span.first) { target[q] += source[q] }
-    }
-
-    // MARK: Phase planes
-
-    /// Offset in the phase scratch of the phase plane a tap reads for channel `c`.
-    @inline(__always)
-    private static func phaseOffset(_ s: ConvShape, channel c: Int, shift: Shift) -> Int {
-        ((c * s.strideH + shift.phaseRow) * s.strideW + shift.phaseColumn) * s.phaseHeight * s.phaseWidth
-    }
-
-    /// `scratch[c, r, t, y, x] = x[c, y·sh + r, x·sw + t]`, 0 past the image's edge.
-    private static func splitPhases<T: TensorScalar>(_ x: UnsafePointer<T>, channels: Int, shape s: ConvShape,
-                                                     into scratch: UnsafeMutablePointer<T>) {
-        let (ph, pw) = (s.phaseHeight, s.phaseWidth)
-        var target = scratch
-        for c in 0..<channels {
-            let plane = x + c * s.inPlane
-            for r in 0..<s.strideH {
-                for t in 0..<s.strideW {
-                    defer { target += ph * pw }
-                    // A phase no tap reads (1×1 at stride 2 reads only phase (0, 0)) is left unset.
-                    guard isRead(phase: r, kernel: s.kernelH, pad: s.padH, stride: s.strideH),
-                          isRead(phase: t, kernel: s.kernelW, pad: s.padW, stride: s.strideW) else { continue }
-                    let columns = t < s.width ? (s.width - t + s.strideW - 1) / s.strideW : 0
-                    for y in 0..<ph {
-                        let ih = y * s.strideH + r
-                        let dst = target + y * pw
-                        if ih >= s.height {
-                            dst.update(repeating: 0, count: pw)
-                            continue
-                        }
-                        let src = plane + ih * s.width + t
-                        for x in 0..<columns { dst[x] = src[x * s.strideW] }
-                        for x in columns..<pw { dst[x] = 0 }
-                    }
-                }
-            }
-        }
-    }
-
-    /// Whether some tap `i` of `kernel` reads phase `phase`: `(i − pad) mod stride = phase`.
-    @inline(__always)
-    private static func isRead(phase: Int, kernel: Int, pad: Int, stride: Int) -> Bool {
-        (0..<kernel).contains { i in (i - pad) - floorDivision(i - pad, stride) * stride == phase }
-    }
-
-    /// The adjoint of ``splitPhases(_:channels:shape:into:)`` (each input element lies in exactly one
-    /// phase plane, so this overwrites `x`).
-    private static func mergePhases<T: TensorScalar>(_ scratch: UnsafePointer<T>, channels: Int, shape s: ConvShape,
-                                                     into x: UnsafeMutablePointer<T>) {
-        let (ph, pw) = (s.phaseHeight, s.phaseWidth)
-        var source = scratch
-        for c in 0..<channels {
-            let plane = x + c * s.inPlane
-            for r in 0..<s.strideH {
-                for t in 0..<s.strideW {
-                    let columns = t < s.width ? (s.width - t + s.strideW - 1) / s.strideW : 0
-                    for y in 0..<ph {
-                        let ih = y * s.strideH + r
-                        if ih >= s.height { break }
-                        let src = source + y * pw, dst = plane + ih * s.width + t
-                        for x in 0..<columns { dst[x * s.strideW] = src[x] }
-                    }
-                    source += ph * pw
-                }
-            }
-        }
     }
 
     // MARK: Row runs
 
     private static func unfoldRows<T: TensorScalar>(_ plane: UnsafePointer<T>, tap: (Int, Int), shape s: ConvShape,
-                                                    into row: UnsafeMutablePointer<T>) {
+                                                    rows: Range<Int>, into row: UnsafeMutablePointer<T>) {
         let (i, j) = tap
         let (height, width, outWidth, sw) = (s.height, s.width, s.outWidth, s.strideW)
         let valid = ConvShape.validOutputRange(tap: j, size: width, outSize: outWidth, stride: sw, pad: s.padW)
-        for oh in 0..<s.outHeight {
-            let dst = row + oh * outWidth
+        for oh in rows {
+            let dst = row + (oh - rows.lowerBound) * outWidth
             let ih = oh * s.strideH - s.padH + i
             if ih < 0 || ih >= height || valid.isEmpty {
                 dst.update(repeating: 0, count: outWidth)
@@ -252,14 +209,14 @@ enum Im2col {
     }
 
     private static func foldRows<T: TensorScalar>(_ row: UnsafePointer<T>, tap: (Int, Int), shape s: ConvShape,
-                                                  into plane: UnsafeMutablePointer<T>) {
+                                                  rows: Range<Int>, into plane: UnsafeMutablePointer<T>) {
         let (i, j) = tap
         let (height, width, outWidth, sw) = (s.height, s.width, s.outWidth, s.strideW)
         let valid = ConvShape.validOutputRange(tap: j, size: width, outSize: outWidth, stride: sw, pad: s.padW)
-        for oh in 0..<s.outHeight {
+        for oh in rows {
             let ih = oh * s.strideH - s.padH + i
             if ih < 0 || ih >= height { continue }
-            let src = row + oh * outWidth
+            let src = row + (oh - rows.lowerBound) * outWidth
             let base = ih * width - s.padW + j
             if sw == 1 {
                 for ow in valid { plane[base + ow] += src[ow] }
@@ -270,8 +227,3 @@ enum Im2col {
     }
 }
 
-/// `⌊a / n⌋` for `n > 0` and any sign of `a`.
-@inline(__always)
-func floorDivision(_ a: Int, _ n: Int) -> Int {
-    a >= 0 ? a / n : -((-a + n - 1) / n)
-}
