@@ -66,7 +66,7 @@ extension ConvGemm {
     /// (16 for a ResNet-20 stage) and a read-modify-write fold. Nil when the shortcut does not apply
     /// (strides above 1, 1×1 kernels, padding beyond `k − 1`).
     static func transposedShape(_ s: ConvShape) -> ConvShape? {
-        guard devVariant == 0, s.strideH == 1, s.strideW == 1, !s.isPointwise, s.padH < s.kernelH, s.padW < s.kernelW else { return nil }
+        guard s.strideH == 1, s.strideW == 1, !s.isPointwise, s.padH < s.kernelH, s.padW < s.kernelW else { return nil }
         let geometry = Conv2dGeometry(strideH: 1, strideW: 1, padH: s.kernelH - 1 - s.padH, padW: s.kernelW - 1 - s.padW,
                                       groups: s.groups)
         let t = ConvShape(input: s.outputShape, weight: [s.inChannels, s.outPerGroup, s.kernelH, s.kernelW],
