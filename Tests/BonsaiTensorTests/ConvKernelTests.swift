@@ -35,6 +35,8 @@ import BonsaiTensor
         Case(input: [2, 3, 7, 6], weight: [4, 3, 3, 3], geometry: .init(strideH: 2, strideW: 1, padH: 1, padW: 1), bias: false),
         Case(input: [2, 2, 5, 9], weight: [3, 2, 2, 4], geometry: .init(strideH: 1, strideW: 3, padH: 0, padW: 1), bias: true),
         Case(input: [3, 4, 6, 5], weight: [6, 2, 1, 1], geometry: .init(strideH: 2, strideW: 2, padH: 0, padW: 0, groups: 2), bias: false),
+        // A 1×3 kernel at stride 2 never reads the odd rows: that phase plane is skipped.
+        Case(input: [2, 3, 6, 7], weight: [4, 3, 1, 3], geometry: .init(strideH: 2, strideW: 2, padH: 0, padW: 1), bias: true),
         // Planes of more than 256 output pixels are processed in chunks of output rows: with groups
         // (shifted layout), at stride 2 (phase planes), and without padding (row runs).
         Case(input: [2, 4, 18, 17], weight: [6, 2, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 2), bias: true),

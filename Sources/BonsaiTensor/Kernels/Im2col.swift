@@ -13,7 +13,7 @@
 ///   of tap `(i, j)` is the whole input plane shifted by `d = (i − ph)·W + (j − pw)` in flat index,
 ///   so it is one long copy (or add) plus a fix-up of the `|j − pw|` columns per output row that
 ///   wrapped around to the neighbouring image row;
-/// - `.phases` — stride `s > 1` with `Wo = ⌈W/sw⌉` (3×3 pad 1 and 1×1 pad 0 at stride 2): the input
+/// - `.phases` — stride `s > 1` with `Wo = ⌈W/sw⌉` (3×3 pad 1 at stride 2), kernel above 1×1: the input
 ///   is first split into its `sh·sw` phase planes `P_{r,t}[y, x] = x[y·sh + r, x·sw + t]` (zero
 ///   past the edge), after which tap `(i, j)` reads phase `((i−ph) mod sh, (j−pw) mod sw)` at the
 ///   stride-1 shift `(⌊(i−ph)/sh⌋, ⌊(j−pw)/sw⌋)` — the `.shifted` copy again, with one strided
@@ -25,7 +25,9 @@ enum Im2col {
 
     static func layout(_ s: ConvShape) -> Layout {
         guard s.outWidth == s.phaseWidth else { return .rows }
-        return s.strideH == 1 && s.strideW == 1 ? .shifted : .phases
+        if s.strideH == 1 && s.strideW == 1 { return .shifted }
+        // A single tap reads one phase once: splitting it off first would only add a copy.
+        return s.kernelH * s.kernelW == 1 ? .rows : .phases
     }
 
     /// Scratch scalars `unfold`/`fold` need for `channels` planes (the phase planes; 0 otherwise).

@@ -25,7 +25,7 @@ extension Im2col {
             for r in 0..<s.strideH {
                 for t in 0..<s.strideW {
                     defer { target += ph * pw }
-                    // A phase no tap reads (1×1 at stride 2 reads only phase (0, 0)) is left unset.
+                    // A phase no tap reads (a 1×3 kernel at stride 2 never reads odd rows) is left unset.
                     guard isRead(phase: r, kernel: s.kernelH, pad: s.padH, stride: s.strideH),
                           isRead(phase: t, kernel: s.kernelW, pad: s.padW, stride: s.strideW) else { continue }
                     let columns = t < s.width ? (s.width - t + s.strideW - 1) / s.strideW : 0
