@@ -17,16 +17,18 @@
 /// worker and the GEMMs themselves split across the budget.
 ///
 /// Blocks (``Block``): the column matrix of a block has about ``blockColumns`` columns so it stays
-/// in the L2 cache between im2col writing it and BLAS packing it (measured: 256 columns beat whole
-/// 32×32 planes and 512-column tiles). A large plane is cut into chunks of output rows; small planes
+/// in the L2 cache between im2col writing it and BLAS packing it. A large plane is cut into chunks
+/// of output rows; small planes
 /// are tiled, several images side by side in one `[K × nb·P]` matrix so one GEMM covers them, with
 /// the output (or the gathered output gradient) copied between the tile layout `[O/g × nb·P]` and
 /// NCHW. 1×1 stride-1 unpadded convolutions need no unfolding: the input planes `[C/g × P]` already
 /// are the column matrix.
 enum ConvGemm {
-    /// The target number of columns of a block's column matrix. Measured on the CIFAR layers of
-    /// `bonsai bench engine`: 128–256 columns beat 512 by 5–25 % (and whole 32×32 planes), for
-    /// `K` from 27 to 1152; larger blocks for small `K` gained nothing.
+    /// The target number of columns of a block's column matrix. Chosen by A/B runs of the CIFAR
+    /// layers of `bonsai bench engine` (alternating variants within one process on a busy 2-core
+    /// machine, so ±10 % noise): 128 and 256 columns tied, and were 3–20 % faster than 512 and
+    /// 15–30 % faster than 1024–2048 (whole 32×32 planes), for `K` from 27 to 1152; larger blocks
+    /// for small `K` (first layers, 1×1) gained nothing.
     static let blockColumns = 256
 
     /// Images `first ..< first + count`, output rows `rows` (all rows when `count > 1`).
