@@ -5,8 +5,11 @@
 ///     col[(c·kh + i)·kw + j, oh·Wo + ow] = x[c, oh·sh − ph + i, ow·sw − pw + j]   (0 outside the image)
 ///
 /// into rows of stride `ld` (so several images can sit side by side in one wider matrix and share
-/// one GEMM). `fold` is the exact adjoint, `x[c, ih, iw] = Σ col[…]` over every entry that read
-/// `(c, ih, iw)` (it writes every element of the `channels` planes).
+/// one GEMM). `fold` is the exact adjoint, `x[c, ih, iw] += Σ col[…]` over every entry that read
+/// `(c, ih, iw)`. Both work on a range of output rows at a time, so a large plane can be processed
+/// in chunks whose column matrix stays in the L2 cache; `prepare` (once per image, before
+/// unfolding) and `beginFold` / `endFold` (around folding an image) do the per-image work: the
+/// phase split, and clearing / merging the gradient.
 ///
 /// Three layouts (``Layout``), chosen per shape:
 /// - `.shifted` — stride 1 with `Wo = W` (the "same" 3×3 pad-1 layers that dominate CNNs): the row
