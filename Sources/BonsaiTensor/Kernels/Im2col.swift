@@ -43,8 +43,8 @@ enum Im2col {
     static func prepare<T: TensorScalar>(_ x: UnsafePointer<T>, channels: Int, shape s: ConvShape,
                                          scratch: UnsafeMutablePointer<T>?) {
         guard layout(s) == .phases else { return }
-        guard let scratch else { preconditionFailure("Im2col.prepare: phase scratch missing for \(s)") }
-        splitPhases(x, channels: channels, shape: s, into: scratch)
+        precondition(scratch != nil, "Im2col.prepare: phase scratch missing for \(s)")
+        splitPhases(x, channels: channels, shape: s, into: scratch!)
     }
 
     /// Writes output rows `rows` of the column matrix (`rows.count · Wo` columns) into rows of
@@ -79,8 +79,8 @@ enum Im2col {
     static func beginFold<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, channels: Int, shape s: ConvShape,
                                            scratch: UnsafeMutablePointer<T>?) {
         if layout(s) == .phases {
-            guard let scratch else { preconditionFailure("Im2col.beginFold: phase scratch missing for \(s)") }
-            scratch.update(repeating: 0, count: scratchCount(s, channels: channels))
+            precondition(scratch != nil, "Im2col.beginFold: phase scratch missing for \(s)")
+            scratch!.update(repeating: 0, count: scratchCount(s, channels: channels))
         } else {
             x.update(repeating: 0, count: channels * s.inPlane)
         }
