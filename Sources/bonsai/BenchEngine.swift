@@ -19,7 +19,13 @@ struct Bench: ParsableCommand {
 /// FLOP counting: one pass (forward, input gradient, or weight gradient) of a convolution is
 /// `2·N·Cout·Hout·Wout·(Cin/groups)·kh·kw` FLOPs. Forward + backward counts 3 passes, except for
 /// a model's first layer, whose input is the image and needs no gradient (2 passes). The bias add
-/// and its gradient are not counted. Every figure is the median over the repetitions.
+/// and its gradient are not counted.
+///
+/// Every figure is the median over the repetitions (or the fastest one with `--best`). The machine
+/// may be shared, so the SGEMM-1024 reference is measured interleaved with the layers: every
+/// repetition of a layer is preceded by one SGEMM-1024, and a layer's ratio is its rate over the
+/// SGEMM rate of its own repetitions. The printed SGEMM-1024 figure is the median of all those
+/// samples; a model's ratio weights each layer's time by its count and rescales it to that figure.
 struct BenchEngine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -28,8 +34,14 @@ struct BenchEngine: ParsableCommand {
     @Option(help: "Thread budget of the engine.")
     var threads: Int = 1
 
-    @Option(help: "Timed repetitions per measurement (the median is reported).")
+    @Option(help: "Timed repetitions per measurement.")
     var repetitions: Int = 7
+
+    @Flag(help: "Report the fastest repetition instead of the median.")
+    var best = false
+
+    @Flag(help: "Time with the process's CPU time instead of the wall clock: compares kernels on a busy machine, but counts the work of all threads, so it hides any parallel speed-up.")
+    var cpuTime = false
 
     @Option(help: "Batch size of the convolution benchmarks.")
     var batch: Int = 64
@@ -45,69 +57,84 @@ struct BenchEngine: ParsableCommand {
 
     func run() throws {
         Engine.withThreads(threads) {
-            print("bonsai bench engine: threads \(threads), repetitions \(repetitions) (median), batch \(batch)")
-            let sgemm512 = sgemmRate(size: 512)
-            let sgemm1024 = sgemmRate(size: 1024)
-            print(String(format: "sgemm  512×512×512     %8.1f GFLOP/s", sgemm512))
-            print(String(format: "sgemm 1024×1024×1024   %8.1f GFLOP/s   (reference for the ratios below)", sgemm1024))
-            print("conv fwd+bwd: 3 passes of 2·N·Cout·Hout·Wout·Cin/g·kh·kw FLOPs (2 for a first layer: no input gradient)")
-            print("\("model".padded(9)) \("layer".padded(34)) count  fwd GF/s  bwd GF/s  f+b GF/s  of sgemm")
-            var summaries: [String] = []
-            var worst: (ratio: Double, name: String) = (.infinity, "")
+            print("bonsai bench engine: threads \(threads), repetitions \(repetitions) (\(best ? "fastest" : "median")), batch \(batch)"
+                  + (cpuTime ? ", timed in process CPU time" : "") + loadAverage())
+            let sgemm512 = SquareSgemm(size: 512), sgemm1024 = SquareSgemm(size: 1024)
+            _ = time(sgemm512.run)
+            let small = sgemm512.flops / statistic((0..<(3 * repetitions)).map { _ in time(sgemm512.run) }) / 1e9
+            print(String(format: "sgemm  512×512×512     %8.1f GFLOP/s", small))
+            var results: [(model: String, layer: ConvLayerSpec, result: LayerResult)] = []
+            var referenceSamples: [Double] = []
             for model in ConvLayerSpec.models(batch: batch) {
-                let layers = model.layers.filter { spec in layer.map { "\(model.name) \(spec.name)".contains($0) } ?? true }
-                guard !layers.isEmpty else { continue }
-                var weightedFlops = 0.0, weightedSeconds = 0.0
-                for spec in layers {
-                    let result = measure(spec)
-                    let ratio = result.rate / sgemm1024
-                    let figures = String(format: "%5d  %8.1f  %8.1f  %8.1f  %7.0f%%", spec.count, result.forwardRate,
-                                         result.backwardRate, result.rate, ratio * 100)
-                    print("\(model.name.padded(9)) \(spec.name.padded(34)) \(figures)")
-                    weightedFlops += Double(spec.count) * result.flops
-                    weightedSeconds += Double(spec.count) * result.seconds
-                    if ratio < worst.ratio { worst = (ratio, "\(model.name) \(spec.name)") }
+                for spec in model.layers where layer.map({ "\(model.name) \(spec.name)".contains($0) }) ?? true {
+                    let result = measure(spec, reference: sgemm1024)
+                    referenceSamples += result.referenceSeconds
+                    results.append((model.name, spec, result))
                 }
-                let rate = weightedFlops / weightedSeconds / 1e9
-                let share = String(format: "%.1f GFLOP/s = %.0f%% of sgemm-1024", rate, rate / sgemm1024 * 100)
-                print("\(model.name.padded(9)) all layers, weighted by their count in the model: \(share)")
-                summaries.append("\(model.name) \(String(format: "%.1f GFLOP/s (%.0f%%)", rate, rate / sgemm1024 * 100))")
             }
-            let worstText = worst.name.isEmpty ? "" : "; slowest layer \(worst.name) at \(String(format: "%.0f%%", worst.ratio * 100))"
-            print("summary: threads \(threads), sgemm-1024 \(String(format: "%.1f", sgemm1024)) GFLOP/s; conv fwd+bwd "
-                  + summaries.joined(separator: ", ") + worstText)
+            if referenceSamples.isEmpty { referenceSamples = (0...repetitions).map { _ in time(sgemm1024.run) } }
+            let reference = sgemm1024.flops / statistic(referenceSamples) / 1e9
+            print(String(format: "sgemm 1024×1024×1024   %8.1f GFLOP/s   (%d samples interleaved with the layers)",
+                         reference, referenceSamples.count) + loadAverage())
+            report(results, reference: reference)
         }
+    }
+
+    /// Prints one line per layer, one per model and the summary line.
+    private func report(_ results: [(model: String, layer: ConvLayerSpec, result: LayerResult)], reference: Double) {
+        print("conv fwd+bwd: 3 passes of 2·N·Cout·Hout·Wout·Cin/g·kh·kw FLOPs (2 for a first layer: no input gradient)")
+        print("\("model".padded(9)) \("layer".padded(34)) count  fwd GF/s  bwd GF/s  f+b GF/s  of sgemm")
+        var summaries: [String] = [], verdicts: [String] = []
+        for model in ConvLayerSpec.models(batch: batch).map(\.name) {
+            let rows = results.filter { $0.model == model }
+            guard !rows.isEmpty else { continue }
+            for (_, spec, result) in rows {
+                let figures = String(format: "%5d  %8.1f  %8.1f  %8.1f  %7.0f%%", spec.count, result.forwardRate,
+                                     result.backwardRate, result.rate, result.ratio * 100)
+                print("\(model.padded(9)) \(spec.name.padded(34)) \(figures)")
+            }
+            // Total FLOPs over total time of one forward + backward of all the model's convolutions,
+            // each layer's time rescaled from the SGEMM speed of its repetitions to the reference.
+            let flops = rows.map { Double($0.layer.count) * $0.result.flops }.reduce(0, +)
+            let measured = rows.map { Double($0.layer.count) * $0.result.seconds }.reduce(0, +)
+            let normalised = rows.map { Double($0.layer.count) * $0.result.flops / ($0.result.ratio * reference * 1e9) }
+                .reduce(0, +)
+            let rate = flops / measured / 1e9, share = flops / normalised / 1e9 / reference
+            print("\(model.padded(9)) all layers, weighted by their count in the model: "
+                  + String(format: "%.1f GFLOP/s, %.0f%% of sgemm-1024", rate, share * 100))
+            summaries.append("\(model) \(String(format: "%.1f GFLOP/s (%.0f%%)", rate, share * 100))")
+            verdicts.append("\(model) \(share >= 0.5 ? "met" : "not met")")
+        }
+        let slowest = results.min { $0.result.ratio < $1.result.ratio }
+        let slowestText = slowest.map {
+            "; slowest layer \($0.model) \($0.layer.name) at \(String(format: "%.0f%%", $0.result.ratio * 100))"
+        } ?? ""
+        print("summary: threads \(threads), sgemm-1024 \(String(format: "%.1f", reference)) GFLOP/s; conv fwd+bwd "
+              + summaries.joined(separator: ", ") + slowestText + "; goal ≥ 50 % of sgemm: " + verdicts.joined(separator: ", "))
+    }
+
+    /// ", load average a b c" from /proc/loadavg where it exists: other work on the machine skews
+    /// every figure.
+    private func loadAverage() -> String {
+        guard let text = try? String(contentsOfFile: "/proc/loadavg", encoding: .utf8) else { return "" }
+        return ", load average " + text.split(separator: " ").prefix(3).joined(separator: " ")
     }
 
     // MARK: Measurements
 
-    /// Median GFLOP/s of a square `size` SGEMM `C = A·B` (2·size³ FLOPs).
-    private func sgemmRate(size n: Int) -> Double {
-        var rng = RandomGenerator(seed: 1)
-        let a = (0..<(n * n)).map { _ in Float(rng.nextUnit() - 0.5) }
-        let b = (0..<(n * n)).map { _ in Float(rng.nextUnit() - 0.5) }
-        var c = [Float](repeating: 0, count: n * n)
-        let seconds = a.withUnsafeBufferPointer { pa in
-            b.withUnsafeBufferPointer { pb in
-                c.withUnsafeMutableBufferPointer { pc in
-                    median(warmup: 1, count: Swift.max(repetitions, n <= 512 ? 3 * repetitions : repetitions)) {
-                        Gemm.multiply(Gemm.Operands(m: n, n: n, k: n, a: pa.baseAddress!, lda: n,
-                                                    b: pb.baseAddress!, ldb: n, c: pc.baseAddress!, ldc: n))
-                    }
-                }
-            }
-        }
-        return 2 * Double(n * n * n) / seconds / 1e9
-    }
-
-    private struct LayerResult {
+    struct LayerResult {
         var flops: Double, seconds: Double
         var forwardRate: Double, backwardRate: Double
+        /// Rate over the SGEMM-1024 rate of the same repetitions.
+        var ratio: Double
+        /// The interleaved SGEMM-1024 timings.
+        var referenceSeconds: [Double]
         var rate: Double { flops / seconds / 1e9 }
     }
 
-    /// Forward and backward of one layer; the backward is seeded with a fixed output gradient.
-    private func measure(_ layer: ConvLayerSpec) -> LayerResult {
+    /// Forward and backward of one layer (the backward seeded with a fixed output gradient), each
+    /// repetition preceded by one SGEMM-1024 (`reference`).
+    private func measure(_ layer: ConvLayerSpec, reference: SquareSgemm) -> LayerResult {
         var rng = RandomGenerator(seed: 2)
         let xData = Tensor.normal(layer.input, dtype: .float32, using: &rng)
         let x = layer.inputNeedsGradient ? xData.requiringGrad() : xData
@@ -115,74 +142,41 @@ struct BenchEngine: ParsableCommand {
         let b = layer.bias ? Tensor.zeros([layer.weight[0]]).requiringGrad() : nil
         let wanted = (layer.inputNeedsGradient ? [x] : []) + [w] + (b.map { [$0] } ?? [])
         let seed = Engine.withoutGrad { conv2d(xData, weight: w, bias: b, geometry: layer.geometry) }
-        var forward: [Double] = [], backward: [Double] = []
+        var forward: [Double] = [], backward: [Double] = [], sgemm: [Double] = []
         for repetition in 0...repetitions {
-            let clock = ContinuousClock()
+            let r = time(reference.run)
             var y = seed
-            let f = clock.measure { y = conv2d(x, weight: w, bias: b, geometry: layer.geometry) }
+            let f = time { y = conv2d(x, weight: w, bias: b, geometry: layer.geometry) }
             var grads: [Tensor] = []
-            let g = clock.measure { grads = gradients(of: y, withRespectTo: wanted, seed: seed) }
+            let g = time { grads = gradients(of: y, withRespectTo: wanted, seed: seed) }
             precondition(grads.count == wanted.count, "bench: missing gradients")
-            if repetition > 0 { forward.append(f.seconds); backward.append(g.seconds) }  // repetition 0 warms up
+            if repetition > 0 { forward.append(f); backward.append(g); sgemm.append(r) }  // repetition 0 warms up
         }
         let pass = layer.flopsPerPass
-        let (fm, bm) = (forward.median, backward.median)
+        let (fm, bm) = (statistic(forward), statistic(backward))
         let passes = layer.inputNeedsGradient ? 3.0 : 2.0
+        let rate = passes * pass / (fm + bm), referenceRate = reference.flops / statistic(sgemm)
         return LayerResult(flops: passes * pass, seconds: fm + bm,
-                           forwardRate: pass / fm / 1e9, backwardRate: (passes - 1) * pass / bm / 1e9)
+                           forwardRate: pass / fm / 1e9, backwardRate: (passes - 1) * pass / bm / 1e9,
+                           ratio: rate / referenceRate, referenceSeconds: sgemm)
     }
 
-    private func median(warmup: Int, count: Int, _ body: () -> Void) -> Double {
-        for _ in 0..<warmup { body() }
-        let clock = ContinuousClock()
-        return (0..<count).map { _ in clock.measure(body).seconds }.median
-    }
-}
-
-/// One convolution layer shape of a benchmarked model.
-struct ConvLayerSpec {
-    var name: String
-    var input: [Int], weight: [Int]
-    var geometry: Conv2dGeometry
-    var bias: Bool
-    /// How many layers of the model have this shape.
-    var count: Int
-    /// False for a first layer (its input is the image).
-    var inputNeedsGradient: Bool
-
-    var flopsPerPass: Double {
-        let out = geometry.outputSize(height: input[2], width: input[3], kernelH: weight[2], kernelW: weight[3])
-        return 2 * Double(input[0] * weight[0] * out.height * out.width * weight[1] * weight[2] * weight[3])
+    /// Seconds `body` takes, by the wall clock or (with `--cpu-time`) the process's CPU clock.
+    private func time(_ body: () -> Void) -> Double {
+        if !cpuTime { return ContinuousClock().measure(body).seconds }
+        func now() -> Double {
+            var t = timespec()
+            clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t)
+            return Double(t.tv_sec) + Double(t.tv_nsec) * 1e-9
+        }
+        let start = now()
+        body()
+        return now() - start
     }
 
-    static func layer(_ cin: Int, _ cout: Int, size: Int, kernel: Int = 3, stride: Int = 1, batch: Int,
-                      bias: Bool, count: Int = 1, first: Bool = false) -> ConvLayerSpec {
-        let padding = kernel / 2
-        let name = "\(cin)→\(cout) \(kernel)×\(kernel)\(stride > 1 ? " s\(stride)" : "") at \(size)×\(size)\(first ? " (first)" : "")"
-        return ConvLayerSpec(name: name, input: [batch, cin, size, size], weight: [cout, cin, kernel, kernel],
-                             geometry: Conv2dGeometry(stride: stride, padding: padding), bias: bias, count: count,
-                             inputNeedsGradient: !first)
-    }
-
-    /// The distinct convolution shapes of conv4 (biased convs, 2×2 max-pools between pairs) and
-    /// resnet20 (bias-free convs, three stages of three basic blocks, 1×1 projection shortcuts).
-    static func models(batch n: Int) -> [(name: String, layers: [ConvLayerSpec])] {
-        [("conv4", [
-            layer(3, 64, size: 32, batch: n, bias: true, first: true),
-            layer(64, 64, size: 32, batch: n, bias: true),
-            layer(64, 128, size: 16, batch: n, bias: true),
-            layer(128, 128, size: 16, batch: n, bias: true),
-         ]),
-         ("resnet20", [
-            layer(3, 16, size: 32, batch: n, bias: false, first: true),
-            layer(16, 16, size: 32, batch: n, bias: false, count: 6),
-            layer(16, 32, size: 32, stride: 2, batch: n, bias: false),
-            layer(32, 32, size: 16, batch: n, bias: false, count: 5),
-            layer(32, 64, size: 16, stride: 2, batch: n, bias: false),
-            layer(64, 64, size: 8, batch: n, bias: false, count: 5),
-            layer(16, 32, size: 32, kernel: 1, stride: 2, batch: n, bias: false),
-            layer(32, 64, size: 16, kernel: 1, stride: 2, batch: n, bias: false),
-         ])]
+    /// The median of the timings, or the fastest with `--best`.
+    private func statistic(_ seconds: [Double]) -> Double {
+        best ? seconds.min() ?? .nan : seconds.median
     }
 }
 

@@ -25,6 +25,23 @@ import BonsaiTensor
         Case(input: [1, 3, 13, 10], weight: [2, 3, 4, 4], geometry: .init(stride: 3, padding: 1), bias: false),
         Case(input: [2, 8, 5, 5], weight: [4, 4, 1, 1], geometry: .init(groups: 2), bias: true),
         Case(input: [2, 2, 3, 3], weight: [3, 2, 3, 3], geometry: .init(), bias: true),
+        // Stride-1 "same width" layouts (the shifted-copy im2col): kernel wider than the image,
+        // and a 3×1 kernel without padding (rows shrink, columns do not).
+        Case(input: [2, 3, 3, 4], weight: [4, 3, 5, 5], geometry: .init(stride: 1, padding: 2), bias: true),
+        Case(input: [3, 2, 6, 5], weight: [3, 2, 3, 1], geometry: .init(), bias: false),
+        Case(input: [2, 4, 5, 7], weight: [4, 2, 2, 3], geometry: .init(strideH: 1, strideW: 1, padH: 1, padW: 1, groups: 2), bias: true),
+        // Strided layouts read through phase planes (Wo = ⌈W / sw⌉): stride 3, and mixed strides.
+        Case(input: [2, 3, 7, 7], weight: [4, 3, 3, 3], geometry: .init(stride: 3, padding: 1), bias: true),
+        Case(input: [2, 3, 7, 6], weight: [4, 3, 3, 3], geometry: .init(strideH: 2, strideW: 1, padH: 1, padW: 1), bias: false),
+        Case(input: [2, 2, 5, 9], weight: [3, 2, 2, 4], geometry: .init(strideH: 1, strideW: 3, padH: 0, padW: 1), bias: true),
+        Case(input: [3, 4, 6, 5], weight: [6, 2, 1, 1], geometry: .init(strideH: 2, strideW: 2, padH: 0, padW: 0, groups: 2), bias: false),
+        // A 1×3 kernel at stride 2 never reads the odd rows: that phase plane is skipped.
+        Case(input: [2, 3, 6, 7], weight: [4, 3, 1, 3], geometry: .init(strideH: 2, strideW: 2, padH: 0, padW: 1), bias: true),
+        // Planes of more than 256 output pixels are processed in chunks of output rows: with groups
+        // (shifted layout), at stride 2 (phase planes), and without padding (row runs).
+        Case(input: [2, 4, 18, 17], weight: [6, 2, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 2), bias: true),
+        Case(input: [1, 4, 36, 34], weight: [4, 2, 3, 3], geometry: .init(stride: 2, padding: 1, groups: 2), bias: true),
+        Case(input: [2, 3, 20, 20], weight: [2, 3, 3, 3], geometry: .init(), bias: false),
     ]
 
     /// Seeded random shapes: odd sizes, strides 1–3, padding 0–2, groups 1, 2 or depthwise.

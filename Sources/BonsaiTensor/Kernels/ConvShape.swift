@@ -51,6 +51,9 @@ struct ConvShape: Hashable, CustomStringConvertible {
     /// Columns of the column matrix: output pixels per image.
     var outPlane: Int { outHeight * outWidth }
     var inPlane: Int { height * width }
+    /// Size of the stride phase planes `x[y·sh + r, x·sw + t]`: `⌈H / sh⌉ × ⌈W / sw⌉` (see ``Im2col``).
+    var phaseHeight: Int { (height + strideH - 1) / strideH }
+    var phaseWidth: Int { (width + strideW - 1) / strideW }
     /// Scalars of one image's input / output.
     var inImage: Int { inChannels * inPlane }
     var outImage: Int { outChannels * outPlane }

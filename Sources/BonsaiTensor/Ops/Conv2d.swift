@@ -88,11 +88,23 @@ enum Conv2dGradient {
             }
         }
         var result: [Tensor?] = [gradInput, gradWeight]
-        if hasBias {
-            let planes = grad.reshaped([s.batch, s.outChannels, s.outPlane])
-            result.append(needs[2] ? planes.sum(axes: [0, 2]) : nil)
-        }
+        if hasBias { result.append(needs[2] ? biasGradient(grad, shape: s) : nil) }
         return result
+    }
+
+    /// `db[o] = Σ_{n, oh, ow} dY[n, o, oh, ow]`.
+    private static func biasGradient(_ grad: Tensor, shape s: ConvShape) -> Tensor {
+        var db = Tensor.zeros([s.outChannels], dtype: grad.dtype)
+        func run<T: TensorScalar>(_: T.Type) {
+            grad.withScalars(T.self) { pg in
+                db.withMutableScalars(T.self) { pd in
+                    ConvBias.gradient(pg.baseAddress!, batch: s.batch, channels: s.outChannels, plane: s.outPlane,
+                                      into: pd.baseAddress!)
+                }
+            }
+        }
+        if grad.count > 0 { dispatch(grad.dtype, float: { run(Float.self) }, double: { run(Double.self) }) }
+        return db
     }
 
     private static func backward<T: TensorScalar>(grad: UnsafePointer<T>, x: UnsafePointer<T>, weight: UnsafePointer<T>,
