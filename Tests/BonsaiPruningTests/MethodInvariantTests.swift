@@ -21,6 +21,9 @@ import BonsaiPruning
     static let cases: [String: Case] = [
         "magnitude": Case(settings: #"{"name": "magnitude", "sparsity": 0.7, "scope": "global", "iterations": 2}"#, sparsity: 0.7),
         "gradual-magnitude": Case(settings: #"{"name": "gradual-magnitude", "sparsity": 0.6, "frequency": 2, "end_step": 6}"#, sparsity: 0.6, layerwise: true),
+        "snip": Case(settings: #"{"name": "snip", "sparsity": 0.8, "samples": 40, "batch_size": 16}"#, sparsity: 0.8),
+        "grasp": Case(settings: #"{"name": "grasp", "sparsity": 0.75, "samples_per_class": 3}"#, sparsity: 0.75),
+        "synflow": Case(settings: #"{"name": "synflow", "sparsity": 0.9, "iterations": 10, "scope": "layerwise"}"#, sparsity: 0.9, layerwise: true),
     ]
 
     static func spec(_ method: String, seed: UInt64 = 3) throws -> PipelineSpec {
