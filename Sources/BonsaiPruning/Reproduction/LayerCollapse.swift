@@ -10,11 +10,11 @@ import Foundation
 /// magnitude at init and Gaussian random scores (the Synaptic-Flow `Mag` and `Rand` baselines)
 /// with the same exact selector. The table gives the kept weights per layer, the empty layers and
 /// the number of reachable outputs (``MaskConnectivity``). Without `--quick`, each LeNet-300-100
-/// mask is then trained for a short run from the initial values and its test accuracy reported.
+/// mask is then trained for a short run (one epoch) from the initial values and its test accuracy reported.
 ///
 /// Models: LeNet-300-100 with PyTorch's default init (Kaiming-uniform a = √5, the zoo's `lenet300`),
 /// and — without `--quick` — §1.6's MLP 784-1000-1000-1000-10 with Kaiming-normal weights and zero
-/// biases (Synaptic-Flow's `_initialize_weights` for linear layers), masks only.
+/// biases (Synaptic-Flow's `_initialize_weights` for linear layers), masks only, at 10×, 100× and 1000×.
 public enum LayerCollapse: Reproduction {
     public static let name = "layer-collapse"
     public static let claim = "At 1000× compression SynFlow (100 iterations) keeps every layer non-empty and an input→output path; magnitude at init (and often SNIP/GraSP) empties a layer."
@@ -25,17 +25,20 @@ public enum LayerCollapse: Reproduction {
         let hidden: [Int]
         let kaimingNormal: Bool
         let train: Bool
+        let exponents: [Double]
     }
 
-    static let methods = ["synflow", "synflow-1", "snip", "grasp", "magnitude", "random"]
+    static let methods = ["synflow", "synflow-1", "snip", "grasp", "grasp-noreinit", "magnitude", "random"]
 
     public static func run(_ options: ReproductionOptions) throws -> ReproductionReport {
-        let exponents: [Double] = options.quick ? [1, 2, 3] : [1, 1.5, 2, 2.5, 3]
-        var models = [ModelCase(label: "lenet300 (default init)", hidden: [300, 100], kaimingNormal: false, train: !options.quick)]
+        var models = [ModelCase(label: "lenet300 (default init)", hidden: [300, 100], kaimingNormal: false, train: !options.quick,
+                                exponents: options.quick ? [1, 2, 3] : [1, 1.5, 2, 2.5, 3])]
         if !options.quick {
-            models.append(ModelCase(label: "mlp 1000³ (Kaiming-normal)", hidden: [1000, 1000, 1000], kaimingNormal: true, train: false))
+            // Masks only, at three compressions: 100 SynFlow rounds over 2.8 M weights dominate the run.
+            models.append(ModelCase(label: "mlp 1000³ (Kaiming-normal)", hidden: [1000, 1000, 1000], kaimingNormal: true, train: false,
+                                    exponents: [1, 2, 3]))
         }
-        let epochs = 2
+        let epochs = 1
         let train = TrainingConfig(epochs: epochs, batchSize: 128,
                                    optimizer: OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9, weightDecay: 1e-4))
         var rows: [[String]] = []
@@ -48,7 +51,7 @@ public enum LayerCollapse: Reproduction {
             for modelCase in models {
                 let spec = ModelSpec(architecture: "lenet300", options: ArchitectureOptions(hidden: modelCase.hidden))
                 let layers = (0...modelCase.hidden.count).map { "\(2 * $0 + 1).weight" }
-                for x in exponents {
+                for x in modelCase.exponents {
                     let compression = powDouble(10, x)
                     let sparsity = 1 - 1 / compression
                     if x == 3 { casesAt1000 += 1; magnitudeCases += 1 }
@@ -88,7 +91,7 @@ public enum LayerCollapse: Reproduction {
             ReproductionCheck("magnitude at init collapses at 1000×", held: magnitudeCollapsesAt1000 == magnitudeCases,
                               detail: "\(magnitudeCollapsesAt1000) of \(magnitudeCases) model/seed cases"),
         ]
-        let others = ["snip", "grasp", "synflow-1", "random"].map { "\($0) \(singleShotCollapses[$0] ?? 0)/\(casesAt1000)" }
+        let others = ["snip", "grasp", "grasp-noreinit", "synflow-1", "random"].map { "\($0) \(singleShotCollapses[$0] ?? 0)/\(casesAt1000)" }
         checks.append(ReproductionCheck("SNIP/GraSP often collapse at 1000× (informational: any collapse of either)",
                                         held: (singleShotCollapses["snip"] ?? 0) + (singleShotCollapses["grasp"] ?? 0) > 0,
                                         detail: "collapsed at 1000×: " + others.joined(separator: ", ")))
@@ -101,7 +104,7 @@ public enum LayerCollapse: Reproduction {
             name: name, claim: claim,
             columns: ["seed", "model", "method", "C", "kept per layer", "empty layers", "reachable outputs", "test acc"],
             rows: rows, checks: checks,
-            notes: ["global scope, exact top-k; SNIP on 10×#classes = 100 training examples (one batch), GraSP on 10 per class in two halves with T = 200 and Xavier-normal re-initialised linear layers (reference defaults), SynFlow 100 iterations with the exponential schedule in Float64, synflow-1 = one iteration",
+            notes: ["global scope, exact top-k; SNIP on 10×#classes = 100 training examples (one batch), GraSP on 10 per class in two halves with T = 200 and Xavier-normal re-initialised linear layers (reference defaults), SynFlow 100 iterations with the exponential schedule in Float64, synflow-1 = one iteration, grasp-noreinit = GraSP scoring the network itself (as Synaptic-Flow's baseline does)",
                     "random = Gaussian scores (expected density equal in every layer); magnitude = |w| at init",
                     options.quick ? "quick: LeNet-300-100 only, no training" :
                         "training (LeNet-300-100 only): \(epochs) epochs, SGD lr 0.05 momentum 0.9 weight decay 1e-4, batch 128, from the initial values with masks fixed; test accuracy at the end"])
@@ -140,9 +143,10 @@ public enum LayerCollapse: Reproduction {
             })
             return TopK.select(scores, sparsity: sparsity, scope: .global, model: model)
         default:
-            let name = method == "synflow-1" ? "synflow" : method
+            let name = method == "synflow-1" ? "synflow" : method == "grasp-noreinit" ? "grasp" : method
             var settings: [String: Any] = ["name": name, "sparsity": sparsity, "scope": "global", "train": false]
             if method == "synflow-1" { settings["iterations"] = 1 }
+            if method == "grasp-noreinit" { settings["reinit"] = false }
             let json = try JSONSerialization.data(withJSONObject: settings, options: [.sortedKeys])
             let pipeline = PipelineSpec(model: spec, dataset: DatasetSpec(name: "mnist", validation: 0.1), methodJSON: json,
                                         train: TrainingConfig(epochs: 1, batchSize: 128), seed: seed)
