@@ -106,8 +106,9 @@ public enum LayerCollapse: Reproduction {
             rows: rows, checks: checks,
             notes: ["global scope, exact top-k; SNIP on 10×#classes = 100 training examples (one batch), GraSP on 10 per class in two halves with T = 200 and Xavier-normal re-initialised linear layers (reference defaults), SynFlow 100 iterations with the exponential schedule in Float64, synflow-1 = one iteration, grasp-noreinit = GraSP scoring the network itself (as Synaptic-Flow's baseline does)",
                     "random = Gaussian scores (expected density equal in every layer); magnitude = |w| at init",
+                    "collapse = an empty layer or no input→output path (reachable outputs 0); a path to only some of the outputs counts as connected",
                     options.quick ? "quick: LeNet-300-100 only, no training" :
-                        "training (LeNet-300-100 only): \(epochs) epochs, SGD lr 0.05 momentum 0.9 weight decay 1e-4, batch 128, from the initial values with masks fixed; test accuracy at the end"])
+                        "training (LeNet-300-100 only): \(epochs) epoch(s), SGD lr 0.05 momentum 0.9 weight decay 1e-4, batch 128, from the initial values with masks fixed; test accuracy at the end"])
     }
 
     static func compressionLabel(_ x: Double) -> String {
