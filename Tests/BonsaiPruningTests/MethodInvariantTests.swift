@@ -26,6 +26,9 @@ import BonsaiPruning
                       sparsity: nil),
         "movement": Case(settings: #"{"name": "movement", "mode": "hard", "remaining": 0.3, "warmup_steps": 1}"#, sparsity: 0.7, layerwise: true),
         "grda": Case(settings: #"{"name": "grda", "c": 0.05, "mu": 0.7}"#, sparsity: nil),
+        "snip": Case(settings: #"{"name": "snip", "sparsity": 0.8, "samples": 40, "batch_size": 16}"#, sparsity: 0.8),
+        "grasp": Case(settings: #"{"name": "grasp", "sparsity": 0.75, "samples_per_class": 3}"#, sparsity: 0.75),
+        "synflow": Case(settings: #"{"name": "synflow", "sparsity": 0.9, "iterations": 10, "scope": "layerwise"}"#, sparsity: 0.9, layerwise: true),
     ]
 
     static func spec(_ method: String, seed: UInt64 = 3) throws -> PipelineSpec {

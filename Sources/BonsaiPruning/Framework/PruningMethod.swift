@@ -82,6 +82,9 @@ public enum PruningRegistry {
         EdgePopup.self,
         Hydra.self,
         MovementPruning.self,
+        SNIP.self,
+        GraSP.self,
+        SynFlow.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

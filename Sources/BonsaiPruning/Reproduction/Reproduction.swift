@@ -78,6 +78,7 @@ public enum ReproductionRegistry {
         HydraVersusLWM.self,
         MovementVersusMagnitude.self,
         GreedyToyRate.self,
+        LayerCollapse.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
