@@ -78,6 +78,9 @@ public enum PruningRegistry {
     public static let methods: [any PruningMethod.Type] = [
         MagnitudePruning.self,
         GradualMagnitudePruning.self,
+        FilterL1Pruning.self,
+        NetworkSlimming.self,
+        PolarizationPruning.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }
