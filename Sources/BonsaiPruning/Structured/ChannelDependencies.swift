@@ -22,8 +22,8 @@ public enum ChannelDependencies {
     /// The channel groups of `model`, in forward order. Throws for architectures without a known
     /// channel structure (e.g. `tinybert`) or with grouped convolutions.
     public static func groups(of model: Module) throws -> [ChannelGroup] {
-        if let resnet = model as? ResNet { return residualGroups(resnet) }
-        guard model is Sequential || model is ConvNet || model is LeNet5 else {
+        if model is ResNet || model is CompactResNet { return residualGroups(model) }
+        guard model is Sequential || model is ConvNet || model is LeNet5 || model is CompactConvNet || model is CompactLeNet5 else {
             throw PruningError.unsupportedModel(method: "structured pruning",
                                                 detail: "no channel dependency analysis for \(type(of: model)) (supported: vgg*, conv*, lenet5, lenet300, resnet*)")
         }
@@ -67,15 +67,17 @@ public enum ChannelDependencies {
         return groups
     }
 
-    /// The inner channel of every basic block (`conv1` + `bn1` → `conv2`).
-    static func residualGroups(_ model: ResNet) -> [ChannelGroup] {
+    /// The inner channel of every basic block (`conv1` + `bn1` → `conv2`) of a `ResNet` or a
+    /// compacted one.
+    static func residualGroups(_ model: Module) -> [ChannelGroup] {
         var groups: [ChannelGroup] = []
-        for (stage, layer) in [("layer1", model.layer1), ("layer2", model.layer2), ("layer3", model.layer3)] {
-            for (index, block) in layer.layers.enumerated() {
-                guard let block = block as? BasicBlock else { continue }
+        for stage in ["layer1", "layer2", "layer3"] {
+            var index = 0
+            while let conv1 = model.module(at: "\(stage).\(index).conv1") as? Conv2d {
                 let prefix = "\(stage).\(index)."
                 groups.append(ChannelGroup(producer: prefix + "conv1", norm: prefix + "bn1",
-                                           consumers: [ChannelConsumer(path: prefix + "conv2")], channels: block.conv1.outChannels))
+                                           consumers: [ChannelConsumer(path: prefix + "conv2")], channels: conv1.outChannels))
+                index += 1
             }
         }
         return groups
