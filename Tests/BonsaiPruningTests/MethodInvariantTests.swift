@@ -16,6 +16,9 @@ import BonsaiPruning
         var sparsity: Double?
         /// Whether the sparsity is reached per tensor (pruned count Σ round(s·N_l)) or globally (round(s·N)).
         var layerwise = false
+        /// The model (default: LeNet-300-100 with hidden widths [24, 12]); methods acting on
+        /// batch-norm scales need a model that has them.
+        var model: ModelSpec? = nil
     }
 
     static let cases: [String: Case] = [
@@ -29,10 +32,17 @@ import BonsaiPruning
         "snip": Case(settings: #"{"name": "snip", "sparsity": 0.8, "samples": 40, "batch_size": 16}"#, sparsity: 0.8),
         "grasp": Case(settings: #"{"name": "grasp", "sparsity": 0.75, "samples_per_class": 3}"#, sparsity: 0.75),
         "synflow": Case(settings: #"{"name": "synflow", "sparsity": 0.9, "iterations": 10, "scope": "layerwise"}"#, sparsity: 0.9, layerwise: true),
+        // Structured methods: the element sparsity depends on the layer shapes (rows, bias, BN and
+        // consumer columns), so it is not given here; exact channel counts are in StructuredMethodTests.
+        "filter-l1": Case(settings: #"{"name": "filter-l1", "ratio": 0.5}"#, sparsity: nil),
+        "network-slimming": Case(settings: #"{"name": "network-slimming", "penalty": 1e-3, "percent": 0.4}"#, sparsity: nil,
+                                 model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
+        "polarization": Case(settings: #"{"name": "polarization", "lambda": 1e-3, "t": 1.2}"#, sparsity: nil,
+                             model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
     ]
 
-    static func spec(_ method: String, seed: UInt64 = 3) throws -> PipelineSpec {
-        PipelineSpec(model: ModelSpec(architecture: "lenet300", options: ArchitectureOptions(hidden: [24, 12])),
+    static func spec(_ method: String, seed: UInt64 = 3, model: ModelSpec? = nil) throws -> PipelineSpec {
+        PipelineSpec(model: model ?? ModelSpec(architecture: "lenet300", options: ArchitectureOptions(hidden: [24, 12])),
                      dataset: DatasetSpec(name: "digits", validation: 0.1),
                      methodJSON: Data(method.utf8),
                      train: TrainingConfig(epochs: nil, steps: 8, batchSize: 32, optimizer: OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9)),
@@ -40,8 +50,8 @@ import BonsaiPruning
     }
 
     /// Runs a method, recording the masks after every pruning event.
-    static func run(_ method: String, seed: UInt64 = 3) throws -> (model: any Model, result: PipelineResult, history: [MaskSet]) {
-        let spec = try spec(method, seed: seed)
+    static func run(_ method: String, seed: UInt64 = 3, model modelSpec: ModelSpec? = nil) throws -> (model: any Model, result: PipelineResult, history: [MaskSet]) {
+        let spec = try spec(method, seed: seed, model: modelSpec)
         try spec.validate()
         let data = try PreparedData.load(spec.dataset, batchSize: 32, seed: seed, directory: TestData.directory)
         let model = try data.makeModel(spec.model, seed: seed)
@@ -59,7 +69,7 @@ import BonsaiPruning
     @Test(arguments: PruningRegistry.ids)
     func invariants(_ id: String) throws {
         guard let testCase = Self.cases[id] else { return }
-        let (model, result, history) = try Self.run(testCase.settings)
+        let (model, result, history) = try Self.run(testCase.settings, model: testCase.model)
         let masks = result.masks
         #expect(masks.isBinary, "\(id): masks are not 0/1")
         if let expected = testCase.sparsity {
@@ -99,7 +109,8 @@ import BonsaiPruning
     @Test(arguments: PruningRegistry.ids)
     func sameSeedSameMask(_ id: String) throws {
         guard let testCase = Self.cases[id] else { return }
-        let a = try Self.run(testCase.settings).result.masks, b = try Self.run(testCase.settings).result.masks
+        let a = try Self.run(testCase.settings, model: testCase.model).result.masks
+        let b = try Self.run(testCase.settings, model: testCase.model).result.masks
         #expect(a.paths == b.paths)
         for path in a.paths { #expect(a[path]!.floats == b[path]!.floats, "\(id): \(path) differs between runs with one seed") }
     }

@@ -85,6 +85,9 @@ public enum PruningRegistry {
         SNIP.self,
         GraSP.self,
         SynFlow.self,
+        FilterL1Pruning.self,
+        NetworkSlimming.self,
+        PolarizationPruning.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

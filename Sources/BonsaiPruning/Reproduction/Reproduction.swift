@@ -79,6 +79,7 @@ public enum ReproductionRegistry {
         MovementVersusMagnitude.self,
         GreedyToyRate.self,
         LayerCollapse.self,
+        PolarizationVersusSlimming.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
