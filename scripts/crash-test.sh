@@ -39,7 +39,7 @@ wait_done() { # url id
   done
   echo timeout
 }
-digest() { curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$1/v1/jobs/$2/masks" | grep -i '^x-content-sha256' | tr -d '\r' | cut -d' ' -f2; }
+digest() { curl -s -D - -o /dev/null -H "Authorization: Bearer $TOKEN" "$1/v1/jobs/$2/${3:-masks}" | grep -i '^x-content-sha256' | tr -d '\r' | cut -d' ' -f2; }
 
 # Uninterrupted run.
 start "$WORK/a" "$WORK/a.log"
@@ -47,6 +47,7 @@ ID=$(curl -s -H "Authorization: Bearer $TOKEN" -d @"$SPEC" "$URL/v1/jobs" | fiel
 echo "uninterrupted: $(wait_done "$URL" "$ID")"
 RESULT_A=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/jobs/$ID" | field '["result"]')
 MASKS_A=$(digest "$URL" "$ID")
+WEIGHTS_A=$(digest "$URL" "$ID" weights)
 kill "$PID"; wait "$PID" 2>/dev/null || true
 
 # Interrupted run: kill -9 mid-training, restart, finish.
@@ -64,10 +65,13 @@ JOB=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/jobs/$ID")
 RESULT_B=$(echo "$JOB" | field '["result"]')
 echo "attempts: $(echo "$JOB" | field '["attempts"]')"
 MASKS_B=$(digest "$URL" "$ID")
+WEIGHTS_B=$(digest "$URL" "$ID" weights)
 LOSSES=$(curl -s -H "Authorization: Bearer $TOKEN" "$URL/v1/jobs/$ID/metrics?key=loss" | field '["metrics"]' | python3 -c "import sys,ast; m=ast.literal_eval(sys.stdin.read()); s=[x['step'] for x in m]; print(len(s), len(set(s)), min(s), max(s))")
 echo "loss rows (count, distinct steps, min, max): $LOSSES"
 echo "result A: $RESULT_A"
 echo "result B: $RESULT_B"
 echo "masks A: $MASKS_A"
 echo "masks B: $MASKS_B"
-if [ "$RESULT_A" == "$RESULT_B" ] && [ "$MASKS_A" == "$MASKS_B" ]; then echo "CRASH TEST PASSED"; else echo "CRASH TEST FAILED"; exit 1; fi
+echo "weights A: $WEIGHTS_A"
+echo "weights B: $WEIGHTS_B"
+if [ "$RESULT_A" == "$RESULT_B" ] && [ "$MASKS_A" == "$MASKS_B" ] && [ "$WEIGHTS_A" == "$WEIGHTS_B" ]; then echo "CRASH TEST PASSED"; else echo "CRASH TEST FAILED"; exit 1; fi
