@@ -56,6 +56,7 @@ public final class BonsaiServer: Sendable {
         addJobRoutes(to: v1)
         v1.get("jobs/:id/events") { request, context in try await self.events(request, context) }
         addDownloadRoutes(to: v1)
+        addUploadRoutes(to: v1)
         addCatalogRoutes(to: router, v1: v1)
         return router
     }

@@ -69,6 +69,12 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             case .leaseLost, .migrationChanged:
                 return Problem(.internalServerError, "internal", "Internal error", detail: e.description)
             }
+        case let e as SafetensorsError:
+            return Problem(.unprocessableContent, "invalid-safetensors", "Invalid safetensors file", detail: e.description, field: "body")
+        case let e as StateDictError:
+            return Problem(.unprocessableContent, "weights-mismatch", "Weights do not fit the architecture", detail: e.description, field: "body")
+        case let e as ModelZooError:
+            return Problem(.unprocessableContent, "invalid-model", "Invalid model", detail: e.description, field: "options")
         case let e as HTTPResponseError:
             let status = e.status
             if status == .contentTooLarge {

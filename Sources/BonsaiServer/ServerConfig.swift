@@ -16,6 +16,8 @@ public struct ServerConfig: Codable, Sendable, Equatable {
     public var adminToken: String?
     /// Largest accepted request body in bytes (413 above).
     public var maxBodyBytes = 1 << 20
+    /// Largest accepted upload (`POST /v1/models`) in bytes.
+    public var maxUploadBytes = 64 << 20
     /// Limits of newly created tenants.
     public var tenantMaxRunning = 2
     public var tenantMaxQueued = 100
@@ -29,6 +31,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         case datasetsDir = "datasets_dir"
         case adminToken = "admin_token"
         case maxBodyBytes = "max_body_bytes"
+        case maxUploadBytes = "max_upload_bytes"
         case tenantMaxRunning = "tenant_max_running"
         case tenantMaxQueued = "tenant_max_queued"
         case drainSeconds = "drain_seconds"
@@ -45,6 +48,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         datasetsDir = try c.decodeIfPresent(String.self, forKey: .datasetsDir)
         adminToken = try c.decodeIfPresent(String.self, forKey: .adminToken)
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
+        maxUploadBytes = try c.decodeIfPresent(Int.self, forKey: .maxUploadBytes) ?? d.maxUploadBytes
         tenantMaxRunning = try c.decodeIfPresent(Int.self, forKey: .tenantMaxRunning) ?? d.tenantMaxRunning
         tenantMaxQueued = try c.decodeIfPresent(Int.self, forKey: .tenantMaxQueued) ?? d.tenantMaxQueued
         drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
@@ -57,7 +61,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         guard let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] else {
             throw ConfigError(field: "config", detail: "\(path) is not a JSON object")
         }
-        let known: Set<String> = ["host", "port", "workers", "data_dir", "datasets_dir", "admin_token", "max_body_bytes",
+        let known: Set<String> = ["host", "port", "workers", "data_dir", "datasets_dir", "admin_token", "max_body_bytes", "max_upload_bytes",
                                   "tenant_max_running", "tenant_max_queued", "drain_seconds", "_comment"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, detail: "unknown key in \(path)")
@@ -88,6 +92,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
     public func validate() throws {
         guard (0...65535).contains(port) else { throw ConfigError(field: "port", detail: "must be in 0…65535") }
         guard maxBodyBytes >= 1024 else { throw ConfigError(field: "max_body_bytes", detail: "must be ≥ 1024") }
+        guard maxUploadBytes >= 1024 else { throw ConfigError(field: "max_upload_bytes", detail: "must be ≥ 1024") }
         guard tenantMaxRunning >= 1 else { throw ConfigError(field: "tenant_max_running", detail: "must be ≥ 1") }
         guard tenantMaxQueued >= 1 else { throw ConfigError(field: "tenant_max_queued", detail: "must be ≥ 1") }
         guard drainSeconds > 0 && drainSeconds <= 30 else { throw ConfigError(field: "drain_seconds", detail: "must be in (0, 30]") }

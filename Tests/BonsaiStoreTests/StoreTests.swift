@@ -38,9 +38,17 @@ import Testing
 
     @Test func sha256Vectors() {
         #expect(SHA256.hex("") == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
-        #expect(SHA256.hex("abc") == "ba7816bf8f01cfeea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(SHA256.hex("abc") == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
         #expect(SHA256.hex("abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq") == "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1")
         #expect(SHA256.hex(String(repeating: "a", count: 1000)) == "41edece42d63e8d9bf515a9ba6932e1c20cbc9f5a5d134645adb5db1b9737ea3")
+        #expect(SHA256.hex(Data(repeating: UInt8(ascii: "a"), count: 1_000_000)) == "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0")
+        // Streaming in odd-sized pieces gives the same digest as one piece.
+        var s = SHA256()
+        let bytes = Data((0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) })
+        var i = 0
+        for size in [1, 63, 64, 65, 7, 300] where i < bytes.count { s.update(bytes[i..<min(bytes.count, i + size)]); i += size }
+        s.update(bytes[i...])
+        #expect(s.hexDigest() == SHA256.hex(bytes))
     }
 }
 
