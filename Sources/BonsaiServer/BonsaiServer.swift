@@ -34,6 +34,7 @@ public final class BonsaiServer: Sendable {
     /// Installs the configured admin token, or on a store with no tokens creates one and returns it
     /// (to be printed once). Returns nil when nothing new needs showing.
     public func bootstrapAdminToken() throws -> String? {
+        try store.ensureTenant("admin", maxRunning: config.tenantMaxRunning, maxQueued: config.tenantMaxQueued)
         if let token = config.adminToken {
             _ = try store.createToken(tenant: "admin", admin: true, token: token, label: "config")
             return nil
