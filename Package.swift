@@ -11,6 +11,11 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird", from: "2.28.1"),
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+        .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
     ],
     targets: [
         .systemLibrary(
@@ -35,12 +40,34 @@ let package = Package(
             name: "BonsaiPruning",
             dependencies: ["BonsaiNN"]
         ),
+        .target(
+            name: "BonsaiStore",
+            // The SQL migrations are embedded as a generated Swift file (see scripts/embed-migrations.sh).
+            dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
+        ),
+        .target(
+            name: "BonsaiJobs",
+            dependencies: ["BonsaiPruning", "BonsaiStore", .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
+            name: "BonsaiServer",
+            dependencies: [
+                "BonsaiJobs", "BonsaiStore",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
+        ),
         .executableTarget(
             name: "bonsai",
             dependencies: [
                 "BonsaiTensor",
                 "BonsaiNN",
                 "BonsaiPruning",
+                "BonsaiJobs",
+                "BonsaiServer",
+                "BonsaiStore",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
@@ -54,6 +81,18 @@ let package = Package(
             dependencies: ["BonsaiNN"],
             // Read in place through #filePath, not copied into a bundle.
             exclude: ["Fixtures"]
+        ),
+        .testTarget(
+            name: "BonsaiStoreTests",
+            dependencies: ["BonsaiStore"]
+        ),
+        .testTarget(
+            name: "BonsaiServerTests",
+            dependencies: [
+                "BonsaiServer", "BonsaiJobs", "BonsaiStore", "BonsaiPruning",
+                .product(name: "HummingbirdTesting", package: "hummingbird"),
+                .product(name: "HTTPTypes", package: "swift-http-types"),
+            ]
         ),
         .testTarget(
             name: "BonsaiPruningTests",

@@ -2,9 +2,11 @@ import ArgumentParser
 import BonsaiNN
 
 @main
-struct Bonsai: ParsableCommand {
+struct Bonsai: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bonsai",
         abstract: "Bonsai: a model-pruning job server and its command-line client.",
-        subcommands: [TrainCommand.self, PruneCommand.self, ReproduceCommand.self, Bench.self, ExportSamplesCommand.self])
+        subcommands: [ServeCommand.self, TokenCommand.self, SubmitCommand.self, StatusCommand.self, WatchCommand.self,
+                      ListCommand.self, CancelCommand.self, DownloadCommand.self, TrainCommand.self, PruneCommand.self,
+                      ReproduceCommand.self, Bench.self, ExportSamplesCommand.self])
 }

@@ -1,0 +1,110 @@
+import BonsaiPruning
+import BonsaiStore
+import Foundation
+import Logging
+
+/// Why a run stopped early, decided by the pool (the pipeline only sees a cancelled flag).
+enum StopReason: Sendable {
+    case none, cancelRequested, draining, leaseLost
+}
+
+/// Runs one leased job to its end on the calling (worker) thread: loads data and model, runs the
+/// pipeline with a store-backed snapshot store (resuming from the last snapshot of an earlier
+/// attempt), writes the artifacts and records the outcome — all writes under the lease.
+struct JobExecution {
+    let store: Store
+    let layout: DataLayout
+    let config: JobsConfig
+    let datasets: DataDirectory?
+    let logger: Logger
+
+    func run(_ lease: Lease, flag: CancellationFlag, stopReason: () -> StopReason) {
+        let snapshots = JobSnapshotStore(store: store, layout: layout, lease: lease)
+        var recorder: ProgressRecorder?
+        do {
+            let submitted = try SubmittedSpec.parse(Data(lease.job.spec.utf8))
+            let spec = submitted.spec
+            Engine.setThreads(spec.threads ?? config.threadsPerJob)
+            let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: datasets)
+            let model = try data.makeModel(spec.model, seed: spec.seed)
+            let method = try spec.method()
+            let planContext = try PipelineContext(model: model, data: data, spec: spec, prunable: method.prunableSet)
+            let planned = method.plan(planContext).reduce(0) { $0 + $1.steps }
+            let rec = ProgressRecorder(store: store, lease: lease, config: config, flag: flag, snapshots: snapshots, plannedSteps: planned)
+            recorder = rec
+            let result = try PipelineRunner.run(spec: spec, model: model, data: data, store: snapshots, cancellation: flag,
+                                                events: rec.handle)
+            rec.flush()
+            if let failure = rec.failure { throw failure }
+            let report = try PruningReport.make(model: model, result: result, spec: spec, data: data)
+            let folder = layout.artifactFolder(lease.job.id)
+            try ArtifactWriter.write(model: model, result: result, report: report, spec: spec, to: layout.absolute(folder))
+            var artifacts: [ArtifactRow] = []
+            for (kind, file) in [("weights", "weights.safetensors"), ("masks", "masks.safetensors"), ("report", "report.json")] {
+                let relative = "\(folder)/\(file)"
+                let path = layout.absolute(relative)
+                let bytes = ((try FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
+                artifacts.append(ArtifactRow(kind: kind, path: relative, bytes: bytes, sha256: try SHA256.hex(fileAt: path)))
+            }
+            try store.succeed(lease, result: Self.resultJSON(report: report, phases: result.phases), artifacts: artifacts)
+            logger.info("job succeeded", metadata: ["job": "\(lease.job.id)", "test_accuracy": "\(report.testAccuracy)"])
+        } catch {
+            recorder?.flush()
+            finish(lease, error: recorder?.failure ?? error, reason: stopReason())
+        }
+    }
+
+    /// Records how a run that threw ended: cancelled, given back (drain), retried or failed.
+    private func finish(_ lease: Lease, error: Error, reason: StopReason) {
+        let id = lease.job.id
+        do {
+            if case StoreError.leaseLost = error {
+                logger.warning("lease lost; abandoning the run", metadata: ["job": "\(id)"])
+                return
+            }
+            if case TrainingError.cancelled = error {
+                switch reason {
+                case .cancelRequested: try store.cancelled(lease); logger.info("job cancelled", metadata: ["job": "\(id)"])
+                case .draining: try store.release(lease); logger.info("job re-queued for shutdown", metadata: ["job": "\(id)"])
+                case .leaseLost: return
+                case .none: try store.fail(lease, error: "stopped unexpectedly", retryable: true, backoff: backoff(lease))
+                }
+                return
+            }
+            let deterministic = Self.isDeterministic(error)
+            let status = try store.fail(lease, error: String(describing: error), retryable: !deterministic, backoff: backoff(lease))
+            logger.warning("job attempt failed", metadata: ["job": "\(id)", "error": "\(error)", "status": "\(status.rawValue)"])
+        } catch {
+            logger.error("cannot record the end of a job", metadata: ["job": "\(id)", "error": "\(error)"])
+        }
+    }
+
+    private func backoff(_ lease: Lease) -> Double {
+        config.retryBackoffSeconds * pow(2, Double(max(0, lease.job.attempts - 1)))
+    }
+
+    /// Failures that would happen again on retry: bad specs and settings, divergence, no data.
+    static func isDeterministic(_ error: Error) -> Bool {
+        switch error {
+        case is PruningError: return true
+        case let e as TrainingError:
+            if case .cancelled = e { return false }
+            return true
+        case is ModelZooError, is OptimizerError, is DataError: return true
+        default: return false
+        }
+    }
+
+    /// The job's `result`: fractions in [0, 1] and parameter counts.
+    static func resultJSON(report: PruningReport, phases: [String]) throws -> String {
+        let object: [String: Any] = [
+            "test_accuracy": report.testAccuracy, "test_loss": report.testLoss.isFinite ? report.testLoss : NSNull(),
+            "sparsity": report.prunable.sparsity, "model_sparsity": report.model.sparsity,
+            "parameters": report.model.parameters, "nonzero_parameters": report.model.nonzeros,
+            "prunable_parameters": report.prunable.parameters, "prunable_nonzeros": report.prunable.nonzeros,
+            "mean_instability": report.meanInstability.isFinite ? report.meanInstability : NSNull(),
+            "method": report.method, "architecture": report.architecture, "phases": phases,
+        ]
+        return String(decoding: try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys]), as: UTF8.self)
+    }
+}

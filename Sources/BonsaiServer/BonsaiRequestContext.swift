@@ -1,0 +1,76 @@
+import BonsaiStore
+import Foundation
+import HTTPTypes
+import Hummingbird
+
+/// The request context: Hummingbird's core storage plus the authenticated principal.
+public struct BonsaiRequestContext: RequestContext {
+    public var coreContext: CoreRequestContextStorage
+    public var principal: Principal?
+    public init(source: Source) {
+        coreContext = .init(source: source)
+    }
+
+    /// The tenant of the authenticated caller (routes behind ``AuthMiddleware`` always have one).
+    func tenant() throws -> String {
+        guard let principal else { throw Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "a bearer token is required") }
+        return principal.tenant
+    }
+}
+
+/// Maps every error thrown below it to problem+json, and records request latency.
+struct ProblemMiddleware: RouterMiddleware {
+    typealias Context = BonsaiRequestContext
+    let metrics: ServerMetrics
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let start = ContinuousClock.now
+        let response: Response
+        do { response = try await next(request, context) } catch {
+            let problem = Problem.from(error)
+            if problem.status == .internalServerError { context.logger.error("request failed", metadata: ["error": "\(error)"]) }
+            response = try problem.response(from: request, context: context)
+        }
+        let elapsed = ContinuousClock.now - start
+        metrics.observe(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
+                        method: request.method.rawValue, status: Int(response.status.code))
+        return response
+    }
+}
+
+/// Bearer-token authentication (tokens are looked up by their SHA-256 hash). `/healthz` is open.
+struct AuthMiddleware: RouterMiddleware {
+    typealias Context = BonsaiRequestContext
+    let store: Store
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if request.uri.path == "/healthz" { return try await next(request, context) }
+        guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
+            var p = Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "send 'Authorization: Bearer <token>'")
+            p.extraHeaders = [("WWW-Authenticate", "Bearer")]
+            throw p
+        }
+        let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
+        let store = self.store
+        guard !token.isEmpty, token.count <= 256, let principal = try await Blocking.run({ try store.principal(forToken: token) }) else {
+            var p = Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "unknown token")
+            p.extraHeaders = [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]
+            throw p
+        }
+        var context = context
+        context.principal = principal
+        return try await next(request, context)
+    }
+}
+
+/// Runs blocking work (SQLite, file hashing) on a Dispatch queue, off Swift concurrency's
+/// cooperative pool and the event loops, so slow I/O never stalls request handling.
+enum Blocking {
+    static let queue = DispatchQueue(label: "bonsai.blocking", qos: .userInitiated, attributes: .concurrent)
+
+    static func run<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+        try await withCheckedThrowingContinuation { continuation in
+            queue.async { continuation.resume(with: Result { try body() }) }
+        }
+    }
+}

@@ -1,0 +1,52 @@
+import Foundation
+import GRDB
+
+/// Who a bearer token belongs to.
+public struct Principal: Sendable, Equatable {
+    public var tenant: String
+    public var admin: Bool
+}
+
+/// Tenants and their tokens. Tokens are random, shown once, and stored as SHA-256 hashes: a copy
+/// of the database does not let anyone authenticate.
+extension Store {
+    public func ensureTenant(_ name: String, maxRunning: Int = 2, maxQueued: Int = 100, now: Double = Store.now()) throws {
+        guard name.range(of: "^[A-Za-z0-9_.-]{1,64}$", options: .regularExpression) != nil else {
+            throw StoreError.invalid(field: "tenant", detail: "1–64 characters of A–Z, a–z, 0–9, '_', '.', '-'")
+        }
+        try immediate { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO tenants (name, max_running, max_queued, created_at) VALUES (?, ?, ?, ?)",
+                           arguments: [name, maxRunning, maxQueued, now])
+        }
+    }
+
+    public func setLimits(tenant: String, maxRunning: Int, maxQueued: Int) throws {
+        try immediate { db in
+            try db.execute(sql: "UPDATE tenants SET max_running = ?, max_queued = ? WHERE name = ?", arguments: [maxRunning, maxQueued, tenant])
+        }
+    }
+
+    /// Creates a token for `tenant` (creating the tenant if needed) and returns it; only its hash is stored.
+    public func createToken(tenant: String, admin: Bool = false, token given: String? = nil, label: String? = nil) throws -> String {
+        try ensureTenant(tenant)
+        let token = given ?? "bns_" + Store.randomHex(24)
+        try immediate { db in
+            try db.execute(sql: "INSERT OR IGNORE INTO tokens (hash, tenant, admin, label, created_at) VALUES (?, ?, ?, ?, ?)",
+                           arguments: [SHA256.hex(token), tenant, admin, label, Store.now()])
+        }
+        return token
+    }
+
+    public func principal(forToken token: String) throws -> Principal? {
+        let hash = SHA256.hex(token)
+        return try read { db in
+            try Row.fetchOne(db, sql: "SELECT tenant, admin FROM tokens WHERE hash = ?", arguments: [hash]).map {
+                Principal(tenant: $0["tenant"], admin: $0["admin"])
+            }
+        }
+    }
+
+    public func tokenCount() throws -> Int {
+        try read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM tokens") ?? 0 }
+    }
+}
