@@ -78,6 +78,7 @@ public enum PruningRegistry {
     public static let methods: [any PruningMethod.Type] = [
         MagnitudePruning.self,
         GradualMagnitudePruning.self,
+        StabilityPruning.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }
