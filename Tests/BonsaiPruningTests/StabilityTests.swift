@@ -117,4 +117,13 @@ import Testing
         #expect(m.settings.target == .small)
         #expect(m.eventSteps(totalSteps: 100) == [10, 17, 24, 31, 38, 45, 52, 59, 66, 73])
     }
+
+    @Test func spearmanWithTies() {
+        #expect(RankCorrelation.ranks([10, 20, 20, 5]) == [2, 3.5, 3.5, 1])
+        #expect(RankCorrelation.spearman([1, 2, 3, 4], [10, 30, 20, 40]).map { abs($0 - 0.8) < 1e-12 } == true)
+        #expect(RankCorrelation.spearman([1, 2, 3], [3, 2, 1]) == -1)
+        #expect(RankCorrelation.spearman([1, 1, 1], [1, 2, 3]) == nil)
+        // Ties: ranks x = [1, 2.5, 2.5, 4], y = [1, 2, 3, 4] → ρ = 4.5 / √(4.5 · 5) = 0.9487
+        #expect(RankCorrelation.spearman([1, 2, 2, 3], [1, 2, 3, 4]).map { abs($0 - 4.5 / (4.5 * 5).squareRoot()) < 1e-12 } == true)
+    }
 }
