@@ -24,8 +24,11 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
+            name: "CSparseKernels"
+        ),
+        .target(
             name: "BonsaiTensor",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "CSparseKernels"]
         ),
         .target(
             name: "BonsaiNN",

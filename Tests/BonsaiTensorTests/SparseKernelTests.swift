@@ -63,6 +63,26 @@ import BonsaiTensor
         }
     }
 
+    /// Batch 1 in Float32 runs the C kernel (AVX-512 gathers when available): rows whose non-zero
+    /// counts hit every tail of its 32 / 16 / masked loops.
+    @Test func vectorKernelTails() {
+        let counts = [0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100]
+        let k = 120
+        var scalars = [Float](repeating: 0, count: counts.count * k)
+        var rng = RandomGenerator(seed: 12)
+        for (r, c) in counts.enumerated() {
+            var columns = Array(0..<k)
+            for i in 0..<c { columns.swapAt(i, i + Int(rng.next() % UInt64(k - i))) }
+            for j in columns.prefix(c) { scalars[r * k + j] = Float(Int(rng.next() % 2000) - 1000) / 250 }
+        }
+        let w = Tensor(shape: [counts.count, k], scalars: scalars)
+        let a = SparseMatrix(dense: w)
+        let x = randomTensor([k, 1], seed: 13, dtype: .float32)
+        let bias = randomTensor([counts.count], seed: 14, dtype: .float32)
+        expectClose(sparseMatmul(a, x, bias: bias), sparseMatmulReference(a, x, bias: bias), "vector kernel vs reference", tolerance: 1e-5)
+        expectClose(sparseMatmul(a, x), w.matmul(x), "vector kernel vs dense", tolerance: 1e-5)
+    }
+
     @Test func emptyRowsGiveTheBiasAndAllZeroWeightGivesBiasEverywhere() {
         let w = Tensor.zeros([4, 6])
         let a = SparseMatrix(dense: w)

@@ -1,3 +1,5 @@
+import CSparseKernels
+
 /// Sparse × dense matrix products over raw buffers: `C = A · B (+ bias per row)` with `A` in CSR
 /// form (``SparseMatrix``) and `B`, `C` dense row-major.
 ///
@@ -8,10 +10,16 @@
 /// bias (or zero). With `n = 1` the row is a gathered dot product. Rows are split over the thread
 /// budget in contiguous ranges (``Parallel``); each worker writes only its own rows, so no
 /// synchronisation is needed and the result does not depend on the thread count.
+///
+/// Float32 with `n = 1` (batch-1 inference) runs the C kernel of `CSparseKernels`, which uses
+/// AVX-512 gathers when the CPU has them (the scalar gathered dot product is bound by its three
+/// loads per non-zero); everything else runs the generic Swift loops below.
 enum SparseGemm {
     /// A worker is only worth starting for at least this many multiply-adds (thread wake-up costs
     /// a few microseconds; a 90 %-sparse LeNet-300 layer at batch 1 is ~24k multiply-adds).
     nonisolated(unsafe) static var minimumWorkPerThread = 32_768
+
+    static var vectorKernelAvailable: Bool { csparse_has_avx512() != 0 }
 
     /// The CSR arrays of `A` as raw pointers (valid inside ``withOperands(_:_:_:)``).
     struct CSR<T: TensorScalar> {
@@ -54,6 +62,15 @@ enum SparseGemm {
     @inline(__always)
     static func rows<T: TensorScalar>(_ range: Range<Int>, _ a: CSR<T>, b: UnsafePointer<T>, ldb: Int, n: Int,
                                       c: UnsafeMutablePointer<T>, ldc: Int, bias: UnsafePointer<T>?) {
+        if n == 1, ldb == 1, ldc == 1, T.self == Float.self {
+            let start = UnsafeRawPointer(a.rowStart).assumingMemoryBound(to: Int64.self)
+            csparse_spmv_f32(Int64(range.lowerBound), Int64(range.upperBound), start, a.columns,
+                             UnsafeRawPointer(a.values).assumingMemoryBound(to: Float.self),
+                             UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
+                             UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
+                             bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) })
+            return
+        }
         if n == 1 {
             for r in range {
                 var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0
