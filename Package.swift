@@ -24,11 +24,8 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
-            name: "CSparseKernels"
-        ),
-        .target(
             name: "BonsaiTensor",
-            dependencies: ["CBLAS", "CSparseKernels"]
+            dependencies: ["CBLAS"]
         ),
         .target(
             name: "BonsaiNN",

@@ -54,8 +54,7 @@ struct BenchSparse: ParsableCommand {
         try TopK.select(MagnitudeScore.scores(net, paths: paths), sparsity: sparsity, scope: .layerwise, model: net).apply(to: net)
         let sparse = SparseModel(net, maxDensity: maxDensity)
         print("bonsai bench sparse: \(model), layer-wise magnitude sparsity \(Format.percent(sparsity)), threads \(threads), "
-              + "\(repetitions) repetitions (median, p10, p90 in ms); batch-1 vector kernel (AVX-512): "
-              + (SparseMatrix.vectorKernelAvailable ? "yes" : "no"))
+              + "\(repetitions) repetitions (median, p10, p90 in ms)")
         for layer in sparse.layers {
             print("  \(layer.path.padded(22)) \(layer.kind.padded(6)) density \(String(format: "%.3f", layer.density)) → "
                   + (layer.sparse ? "sparse kernel" : "dense kernel"))

@@ -63,8 +63,8 @@ import BonsaiTensor
         }
     }
 
-    /// Batch 1 in Float32 runs the C kernel (AVX-512 gathers when available): rows whose non-zero
-    /// counts hit every tail of its 32 / 16 / masked loops.
+    /// Batch 1 (the gathered dot product with four partial sums): rows whose non-zero counts hit
+    /// every remainder of the unrolled loop, and empty rows.
     @Test func vectorKernelTails() {
         let counts = [0, 1, 2, 15, 16, 17, 31, 32, 33, 47, 48, 49, 100]
         let k = 120
@@ -79,8 +79,8 @@ import BonsaiTensor
         let a = SparseMatrix(dense: w)
         let x = randomTensor([k, 1], seed: 13, dtype: .float32)
         let bias = randomTensor([counts.count], seed: 14, dtype: .float32)
-        expectClose(sparseMatmul(a, x, bias: bias), sparseMatmulReference(a, x, bias: bias), "vector kernel vs reference", tolerance: 1e-5)
-        expectClose(sparseMatmul(a, x), w.matmul(x), "vector kernel vs dense", tolerance: 1e-5)
+        expectClose(sparseMatmul(a, x, bias: bias), sparseMatmulReference(a, x, bias: bias), "batch-1 kernel vs reference", tolerance: 1e-5)
+        expectClose(sparseMatmul(a, x), w.matmul(x), "batch-1 kernel vs dense", tolerance: 1e-5)
     }
 
     @Test func emptyRowsGiveTheBiasAndAllZeroWeightGivesBiasEverywhere() {

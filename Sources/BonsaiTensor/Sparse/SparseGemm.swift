@@ -1,5 +1,3 @@
-import CSparseKernels
-
 /// Sparse × dense matrix products over raw buffers: `C = A · B (+ bias per row)` with `A` in CSR
 /// form (``SparseMatrix``) and `B`, `C` dense row-major.
 ///
@@ -11,15 +9,15 @@ import CSparseKernels
 /// budget in contiguous ranges (``Parallel``); each worker writes only its own rows, so no
 /// synchronisation is needed and the result does not depend on the thread count.
 ///
-/// Float32 with `n = 1` (batch-1 inference) runs the C kernel of `CSparseKernels`, which uses
-/// AVX-512 gathers when the CPU has them (the scalar gathered dot product is bound by its three
-/// loads per non-zero); everything else runs the generic Swift loops below.
+/// Performance notes (measured on the 2.8 GHz Xeon of the build machine): the batch-1 gathered dot
+/// product runs at ~1.2 cycles per non-zero (0.43 ns; bound by its three loads per non-zero),
+/// about 8× the cost of a dense OpenBLAS multiply-add, so at batch 1 CSR only wins below ~10 %
+/// density. An AVX-512 gather kernel in C was tried and was *slower* (0.74 ns per non-zero; gathers
+/// are microcoded on this CPU, likely the Gather Data Sampling mitigation), so it was dropped.
 enum SparseGemm {
     /// A worker is only worth starting for at least this many multiply-adds (thread wake-up costs
     /// a few microseconds; a 90 %-sparse LeNet-300 layer at batch 1 is ~24k multiply-adds).
     nonisolated(unsafe) static var minimumWorkPerThread = 32_768
-
-    static var vectorKernelAvailable: Bool { csparse_has_avx512() != 0 }
 
     /// The CSR arrays of `A` as raw pointers (valid inside ``withOperands(_:_:_:)``).
     struct CSR<T: TensorScalar> {
@@ -62,15 +60,6 @@ enum SparseGemm {
     @inline(__always)
     static func rows<T: TensorScalar>(_ range: Range<Int>, _ a: CSR<T>, b: UnsafePointer<T>, ldb: Int, n: Int,
                                       c: UnsafeMutablePointer<T>, ldc: Int, bias: UnsafePointer<T>?) {
-        if n == 1, ldb == 1, ldc == 1, T.self == Float.self {
-            let start = UnsafeRawPointer(a.rowStart).assumingMemoryBound(to: Int64.self)
-            csparse_spmv_f32(Int64(range.lowerBound), Int64(range.upperBound), start, a.columns,
-                             UnsafeRawPointer(a.values).assumingMemoryBound(to: Float.self),
-                             UnsafeRawPointer(b).assumingMemoryBound(to: Float.self),
-                             UnsafeMutableRawPointer(c).assumingMemoryBound(to: Float.self),
-                             bias.map { UnsafeRawPointer($0).assumingMemoryBound(to: Float.self) })
-            return
-        }
         if n == 1 {
             for r in range {
                 var s0: T = 0, s1: T = 0, s2: T = 0, s3: T = 0

@@ -19,8 +19,6 @@ public struct SparseMatrix: Sendable {
     public let values: Tensor
 
     public var nonzeros: Int { columns.count }
-    /// True when the batch-1 Float32 kernel uses AVX-512 gathers on this CPU.
-    public static var vectorKernelAvailable: Bool { SparseGemm.vectorKernelAvailable }
     public var dtype: DType { values.dtype }
     /// Kept fraction of the `rows × columnCount` entries (1 for an empty shape).
     public var density: Double { rows * columnCount == 0 ? 1 : Double(nonzeros) / Double(rows * columnCount) }
