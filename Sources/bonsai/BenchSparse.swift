@@ -33,7 +33,7 @@ struct BenchSparse: ParsableCommand {
     var threads: Int = 1
 
     @Option(help: "Layers at or below this density run on the sparse kernels.")
-    var maxDensity: Double = 0.3
+    var maxDensity: Double = 0.1
 
     @Flag(help: "Also sweep the density of one 784→300 linear layer (sparse/dense time ratio).")
     var sweep = false

@@ -97,7 +97,7 @@ public struct LatencySettings: Codable, Sendable, Equatable {
         case batchSizes = "batch_sizes", maxDensity = "max_density"
     }
 
-    public init(repetitions: Int = 0, warmup: Int = 3, batchSizes: [Int] = [1], maxDensity: Double = 0.3, threads: Int = 1) {
+    public init(repetitions: Int = 0, warmup: Int = 3, batchSizes: [Int] = [1], maxDensity: Double = 0.1, threads: Int = 1) {
         self.repetitions = repetitions; self.warmup = warmup; self.batchSizes = batchSizes
         self.maxDensity = maxDensity; self.threads = threads
     }

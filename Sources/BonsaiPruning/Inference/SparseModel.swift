@@ -2,9 +2,10 @@
 /// (`sparseLinear`, `sparseConv2d`) and everything else on the dense engine ops.
 ///
 /// Built once from the model's current effective weights (`value ⊙ mask`): a linear or conv
-/// (groups = 1) weight whose density is at most `maxDensity` is compressed to a ``SparseMatrix``;
-/// denser layers keep the dense kernel (at ~30 % density and above, a tuned dense GEMM beats a
-/// CSR product; the crossover is measured by `bonsai bench sparse`). Rebuild after the weights or
+/// (groups = 1) weight whose density is at most `maxDensity` (default 0.1) is compressed to a
+/// ``SparseMatrix``; denser layers keep the dense kernel. The default is the measured crossover
+/// (`bonsai bench sparse --sweep`, a 784→300 layer: CSR/dense time 0.8 at 5 % density and ≈ 1 at
+/// 10 % for batch 1; 0.7 at 10 % and 1.8 at 20 % for batch 64). Rebuild after the weights or
 /// masks change. The model's structure comes from its ``InferencePlan``; a model without a
 /// step plan (`TinyBert`, unknown modules) runs its own forward, unchanged, and reports no sparse
 /// layer.
@@ -25,7 +26,7 @@ public final class SparseModel {
     private let steps: [InferenceStep]?
     private let matrices: [String: SparseMatrix]
 
-    public init(_ model: any Model, maxDensity: Double = 0.3) {
+    public init(_ model: any Model, maxDensity: Double = 0.1) {
         self.model = model
         self.maxDensity = maxDensity
         var matrices: [String: SparseMatrix] = [:]
