@@ -19,6 +19,12 @@ struct PruneCommand: ParsableCommand {
     @Option(help: "Data directory (default: BONSAI_DATA_DIR or the repository's data/).")
     var dataDir: String?
 
+    @Option(help: "Time inference (dense, masked, sparse kernels) this many times per form for the report (0: off).")
+    var latencyRepetitions: Int = 0
+
+    @Option(help: "Batch sizes for the latency measurement, comma-separated.")
+    var latencyBatches: String = "1"
+
     func run() throws {
         guard let json = FileManager.default.contents(atPath: spec) else { throw ValidationError("cannot read \(spec)") }
         let spec: PipelineSpec
@@ -48,7 +54,17 @@ struct PruneCommand: ParsableCommand {
             }
         }
         bar?.finishLine()
-        let report = try PruningReport.make(model: model, result: result, spec: spec, data: data)
+        let batches = latencyBatches.split(separator: ",").compactMap { Int($0.trimmingCharacters(in: .whitespaces)) }
+        let analysis = AnalysisOptions(latency: LatencySettings(repetitions: Swift.max(0, latencyRepetitions),
+                                                                batchSizes: batches.isEmpty ? [1] : batches,
+                                                                threads: spec.threads ?? 1))
+        let report = try PruningReport.make(model: model, result: result, spec: spec, data: data, analysis: analysis)
+        if let f = report.flops {
+            print(String(format: "MACs per sample: dense %d, pruned %d (%.2f× fewer)", f.denseMACs, f.prunedMACs, f.reduction))
+        }
+        for l in report.latency ?? [] {
+            print(String(format: "latency %@ batch %d: median %.3f ms (p10 %.3f, p90 %.3f)", l.form, l.batch, l.medianMs, l.p10Ms, l.p90Ms))
+        }
         try ArtifactWriter.write(model: model, result: result, report: report, spec: spec, to: output)
         print(String(format: "test accuracy %.2f%%, prunable sparsity %.2f%%; wrote %@", 100 * result.test.accuracy,
                      100 * result.masks.sparsity, output))

@@ -23,6 +23,10 @@ import BonsaiPruning
 
     static let cases: [String: Case] = [
         "magnitude": Case(settings: #"{"name": "magnitude", "sparsity": 0.7, "scope": "global", "iterations": 2}"#, sparsity: 0.7),
+        // Rows of 1.weight (24 → 12) and 3.weight (12 → 6) with their bias entries: 930 of the 1980
+        // entries under masks (the three weights and the two companion biases).
+        "stability-pruning": Case(settings: #"{"name": "stability-pruning", "fractions": [0.5], "target": "random", "layers": ["1.weight", "3.weight"]}"#,
+                                  sparsity: 930.0 / 1980.0),
         "gradual-magnitude": Case(settings: #"{"name": "gradual-magnitude", "sparsity": 0.6, "frequency": 2, "end_step": 6}"#, sparsity: 0.6, layerwise: true),
         "edge-popup": Case(settings: #"{"name": "edge-popup", "keep": 0.3}"#, sparsity: 0.7, layerwise: true),
         "hydra": Case(settings: #"{"name": "hydra", "keep": 0.25, "loss": "pgd", "epsilon": 0.1, "step_size": 0.05, "steps": 2, "prune_epochs": 1}"#,

@@ -88,6 +88,7 @@ public enum PruningRegistry {
         FilterL1Pruning.self,
         NetworkSlimming.self,
         PolarizationPruning.self,
+        StabilityPruning.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

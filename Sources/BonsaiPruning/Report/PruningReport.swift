@@ -78,7 +78,14 @@ public struct PruningReport: Codable, Sendable {
     public var meanInstability: Double
     public var history: [PhaseEpoch]
     public var preprocessing: Preprocessing?
-    /// Filled by the analysis passes (FLOPs, latency) when they ran.
+    /// Per-layer and total MACs / FLOPs per sample, dense and after pruning (nil for a structure
+    /// the FLOPs counter does not know, or without data to give the input shape).
+    public var flops: FlopsSummary?
+    /// Inference latency of the dense, masked, sparse-kernel (and plugged-in) forms, when measured.
+    public var latency: [LatencyStats]?
+    /// Which layers the sparse-kernel form runs sparse (with their densities), when measured.
+    public var sparseLayers: [SparseModel.LayerChoice]?
+    /// Free-form results of further analysis passes.
     public var extras: [String: String]
 
     public struct PhaseEpoch: Codable, Sendable {
@@ -87,13 +94,17 @@ public struct PruningReport: Codable, Sendable {
     }
 
     enum CodingKeys: String, CodingKey {
-        case architecture, method, seed, prunable, model, layers, events, history, preprocessing, extras
+        case architecture, method, seed, prunable, model, layers, events, history, preprocessing, extras, flops, latency
+        case sparseLayers = "sparse_layers"
         case testAccuracy = "test_accuracy"
         case testLoss = "test_loss"
         case meanInstability = "mean_instability"
     }
 
-    public static func make(model: any Model, result: PipelineResult, spec: PipelineSpec, data: PreparedData? = nil) throws -> PruningReport {
+    /// The report of a finished pipeline. FLOPs are always counted when `data` gives the input
+    /// shape; latency only when `analysis.latency.repetitions > 0` (it runs the model many times).
+    public static func make(model: any Model, result: PipelineResult, spec: PipelineSpec, data: PreparedData? = nil,
+                            analysis: AnalysisOptions = AnalysisOptions()) throws -> PruningReport {
         let method = (try? JSONSerialization.jsonObject(with: spec.methodJSON) as? [String: Any])?["name"] as? String ?? "?"
         let prunablePaths = Set(result.masks.paths)
         let layers = model.namedParameters().map { path, parameter in
@@ -102,12 +113,33 @@ public struct PruningReport: Codable, Sendable {
                               nonzeros: values.reduce(0) { $0 + ($1 != 0 ? 1 : 0) }, prunable: prunablePaths.contains(path))
         }
         let events = result.events
+        let flops = data.flatMap { FlopCounter.count(model, input: $0.input) }
+        var latency: [LatencyStats]?
+        var sparseLayers: [SparseModel.LayerChoice]?
+        if let data, analysis.latency.repetitions > 0 {
+            let extra = try analysis.extraForms.compactMap { try $0(model) }
+            latency = Latency.compare(model, input: data.input, settings: analysis.latency, extra: extra)
+            sparseLayers = SparseModel(model, maxDensity: analysis.latency.maxDensity).layers
+        }
         return PruningReport(
             architecture: spec.model.architecture, method: method, seed: spec.seed,
             testAccuracy: result.test.accuracy, testLoss: result.test.loss,
             prunable: CountSummary(layers.filter(\.prunable)), model: CountSummary(layers), layers: layers, events: events,
             meanInstability: events.isEmpty ? 0 : events.map(\.instability).reduce(0, +) / Double(events.count),
             history: result.history.map { PhaseEpoch(phase: $0.phase, metrics: $0.metrics) },
-            preprocessing: data.map(Preprocessing.init), extras: [:])
+            preprocessing: data.map(Preprocessing.init), flops: flops, latency: latency, sparseLayers: sparseLayers, extras: [:])
+    }
+}
+
+/// Optional analysis passes of a report.
+public struct AnalysisOptions {
+    /// Latency measurement (off unless `repetitions > 0`).
+    public var latency: LatencySettings
+    /// Further inference forms to time next to dense / masked / sparse (e.g. a compacted model).
+    public var extraForms: [InferenceFormBuilder]
+
+    public init(latency: LatencySettings = LatencySettings(), extraForms: [InferenceFormBuilder] = []) {
+        self.latency = latency
+        self.extraForms = extraForms
     }
 }

@@ -80,6 +80,7 @@ public enum ReproductionRegistry {
         GreedyToyRate.self,
         LayerCollapse.self,
         PolarizationVersusSlimming.self,
+        InstabilityOrdering.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
