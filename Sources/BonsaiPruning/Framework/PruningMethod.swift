@@ -78,6 +78,10 @@ public enum PruningRegistry {
     public static let methods: [any PruningMethod.Type] = [
         MagnitudePruning.self,
         GradualMagnitudePruning.self,
+        LotteryTicket.self,
+        RandomPruning.self,
+        RandomTicket.self,
+        HybridTicket.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }
