@@ -21,6 +21,10 @@ import BonsaiPruning
     static let cases: [String: Case] = [
         "magnitude": Case(settings: #"{"name": "magnitude", "sparsity": 0.7, "scope": "global", "iterations": 2}"#, sparsity: 0.7),
         "gradual-magnitude": Case(settings: #"{"name": "gradual-magnitude", "sparsity": 0.6, "frequency": 2, "end_step": 6}"#, sparsity: 0.6, layerwise: true),
+        "lottery-ticket": Case(settings: #"{"name": "lottery-ticket", "sparsity": 0.5, "rewind": "weights", "rewind_step": 2}"#, sparsity: 0.5),
+        "random": Case(settings: #"{"name": "random", "sparsity": 0.6, "scope": "layerwise"}"#, sparsity: 0.6, layerwise: true),
+        "random-ticket": Case(settings: #"{"name": "random-ticket", "sparsity": 0.7}"#, sparsity: 0.7),
+        "hybrid-ticket": Case(settings: #"{"name": "hybrid-ticket", "sparsity": 0.7, "sanity": "none"}"#, sparsity: 0.7),
     ]
 
     static func spec(_ method: String, seed: UInt64 = 3) throws -> PipelineSpec {
