@@ -72,6 +72,7 @@ public struct ReproductionReport: Sendable, Codable {
 public enum ReproductionRegistry {
     public static let all: [any Reproduction.Type] = [
         GMPVersusOneShot.self,
+        LotteryVersusReinit.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
