@@ -25,6 +25,9 @@ import BonsaiPruning
         "random": Case(settings: #"{"name": "random", "sparsity": 0.6, "scope": "layerwise"}"#, sparsity: 0.6, layerwise: true),
         "random-ticket": Case(settings: #"{"name": "random-ticket", "sparsity": 0.7}"#, sparsity: 0.7),
         "hybrid-ticket": Case(settings: #"{"name": "hybrid-ticket", "sparsity": 0.7, "sanity": "none"}"#, sparsity: 0.7),
+        "snip": Case(settings: #"{"name": "snip", "sparsity": 0.8, "samples": 40, "batch_size": 16}"#, sparsity: 0.8),
+        "grasp": Case(settings: #"{"name": "grasp", "sparsity": 0.75, "samples_per_class": 3}"#, sparsity: 0.75),
+        "synflow": Case(settings: #"{"name": "synflow", "sparsity": 0.9, "iterations": 10, "scope": "layerwise"}"#, sparsity: 0.9, layerwise: true),
     ]
 
     static func spec(_ method: String, seed: UInt64 = 3) throws -> PipelineSpec {

@@ -82,6 +82,9 @@ public enum PruningRegistry {
         RandomPruning.self,
         RandomTicket.self,
         HybridTicket.self,
+        SNIP.self,
+        GraSP.self,
+        SynFlow.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

@@ -73,6 +73,7 @@ public enum ReproductionRegistry {
     public static let all: [any Reproduction.Type] = [
         GMPVersusOneShot.self,
         LotteryVersusReinit.self,
+        LayerCollapse.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
