@@ -73,6 +73,7 @@ public enum ReproductionRegistry {
     public static let all: [any Reproduction.Type] = [
         GMPVersusOneShot.self,
         LotteryVersusReinit.self,
+        SmartRatioVersusSNIP.self,
         LayerCollapse.self,
     ]
 
