@@ -63,21 +63,30 @@ public final class PipelineContext {
 
     /// Trains the model with `config` inside the current phase, reporting metrics and saving
     /// resumable checkpoints (every `checkpoint_every` steps and every epoch).
+    ///
+    /// `variant` can start the run part-way through `config` (at `startStep`, so the learning-rate
+    /// schedule and data order are at their state of that step, as rewinding needs), replay another
+    /// phase's data order (`dataSeed`), or train on other samples (`dataset`, e.g. random labels).
     @discardableResult
     public func train(_ config: TrainingConfig, hooks: TrainingHooks = TrainingHooks(),
-                      optimizer: (any Optimizer)? = nil) throws -> [EpochMetrics] {
+                      optimizer: (any Optimizer)? = nil, variant: TrainingVariant = TrainingVariant()) throws -> [EpochMetrics] {
         guard let phase = currentPhase else { preconditionFailure("PipelineContext.train outside a phase") }
         // Each phase shuffles with its own seed, so fine-tuning does not replay pretraining's order.
-        let phaseSeed = spec.seed &+ UInt64(completedPhases.count) &* 1_000_003
+        let phaseSeed = variant.dataSeed ?? (spec.seed &+ UInt64(completedPhases.count) &* 1_000_003)
         var loaderConfig = data.loader.config
         loaderConfig.batchSize = config.batchSize
         loaderConfig.seed = phaseSeed
-        let loader = try DataLoader(dataset: data.loader.dataset, config: loaderConfig)
+        let loader = try DataLoader(dataset: variant.dataset ?? data.loader.dataset, config: loaderConfig)
         let trainer = try Trainer(model: model, config: config, seed: phaseSeed, optimizer: optimizer)
         trainer.hooks = hooks
         if let checkpoint = resumeCheckpoint {
             try trainer.resume(from: checkpoint)
             resumeCheckpoint = nil
+        } else if variant.startStep > 0 {
+            let perEpoch = loader.batchesPerEpoch
+            let start = TrainingPosition(epoch: variant.startStep / perEpoch, batchIndex: variant.startStep % perEpoch,
+                                         step: variant.startStep)
+            try trainer.resume(from: Checkpoint.capture(model: model, optimizer: trainer.optimizer, position: start, rng: trainer.rng))
         }
         let startStep = pipelineStep - trainer.position.step
         let epochs = try trainer.run(data: loader, evaluation: data.validation ?? data.test, cancellation: cancellation) { event in

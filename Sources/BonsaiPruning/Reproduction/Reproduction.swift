@@ -78,6 +78,8 @@ public enum ReproductionRegistry {
         HydraVersusLWM.self,
         MovementVersusMagnitude.self,
         GreedyToyRate.self,
+        LotteryVersusReinit.self,
+        SmartRatioVersusSNIP.self,
         LayerCollapse.self,
         PolarizationVersusSlimming.self,
         InstabilityOrdering.self,
