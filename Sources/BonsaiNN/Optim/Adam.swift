@@ -19,12 +19,7 @@ public final class Adam: Optimizer {
             throw OptimizerError.invalidSetting(field: "betas", detail: "must be in [0, 1), got (\(beta1), \(beta2))")
         }
         guard epsilon > 0 else { throw OptimizerError.invalidSetting(field: "eps", detail: "must be > 0") }
-        for group in groups {
-            guard group.learningRate >= 0, group.learningRate.isFinite else {
-                throw OptimizerError.invalidSetting(field: "lr", detail: "must be a finite number ≥ 0, got \(group.learningRate)")
-            }
-            guard group.weightDecay >= 0 else { throw OptimizerError.invalidSetting(field: "weight_decay", detail: "must be ≥ 0") }
-        }
+        try ParameterGroup.validate(groups)
         self.groups = groups
         self.beta1 = beta1
         self.beta2 = beta2

@@ -22,6 +22,7 @@ public final class GRDA: Optimizer {
     public init(groups: [ParameterGroup], c: Double, mu: Double) throws {
         guard c >= 0, c.isFinite else { throw OptimizerError.invalidSetting(field: "c", detail: "must be ≥ 0, got \(c)") }
         guard mu > 0, mu <= 2 else { throw OptimizerError.invalidSetting(field: "mu", detail: "must be in (0, 2], got \(mu)") }
+        try ParameterGroup.validate(groups)
         self.groups = groups
         self.c = c
         self.mu = mu

@@ -12,6 +12,18 @@ public struct ParameterGroup: @unchecked Sendable {
     }
 }
 
+extension ParameterGroup {
+    /// Every group's rate must be a finite number ≥ 0 and its weight decay ≥ 0.
+    static func validate(_ groups: [ParameterGroup]) throws {
+        for group in groups {
+            guard group.learningRate >= 0, group.learningRate.isFinite else {
+                throw OptimizerError.invalidSetting(field: "lr", detail: "must be a finite number ≥ 0, got \(group.learningRate)")
+            }
+            guard group.weightDecay >= 0 else { throw OptimizerError.invalidSetting(field: "weight_decay", detail: "must be ≥ 0") }
+        }
+    }
+}
+
 /// An optimizer's saved state: per-parameter state tensors keyed `"<path>/<slot>"`, plus its step count.
 public struct OptimizerState: @unchecked Sendable {
     public var step: Int

@@ -17,12 +17,7 @@ public final class SGD: Optimizer {
         guard !nesterov || (momentum > 0 && dampening == 0) else {
             throw OptimizerError.invalidSetting(field: "nesterov", detail: "needs momentum > 0 and dampening 0")
         }
-        for group in groups {
-            guard group.learningRate >= 0, group.learningRate.isFinite else {
-                throw OptimizerError.invalidSetting(field: "lr", detail: "must be a finite number ≥ 0, got \(group.learningRate)")
-            }
-            guard group.weightDecay >= 0 else { throw OptimizerError.invalidSetting(field: "weight_decay", detail: "must be ≥ 0") }
-        }
+        try ParameterGroup.validate(groups)
         self.groups = groups
         self.momentum = momentum
         self.dampening = dampening
