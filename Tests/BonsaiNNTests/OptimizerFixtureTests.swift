@@ -25,5 +25,6 @@ import BonsaiNN
             optimizer.step()
             expectClose(parameter.value, try f("param_after_\(step)"), "\(name) step \(step)", tolerance: 1e-5)
         }
+        #expect(optimizer.stepCount == 3)
     }
 }
