@@ -8,5 +8,5 @@ struct Bonsai: AsyncParsableCommand {
         abstract: "Bonsai: a model-pruning job server and its command-line client.",
         subcommands: [ServeCommand.self, TokenCommand.self, SubmitCommand.self, StatusCommand.self, WatchCommand.self,
                       ListCommand.self, CancelCommand.self, DownloadCommand.self, TrainCommand.self, PruneCommand.self,
-                      ReproduceCommand.self, Bench.self, ExportSamplesCommand.self])
+                      ReproduceCommand.self, MethodsCommand.self, Bench.self, ExportSamplesCommand.self])
 }
