@@ -40,7 +40,7 @@ struct JobExecution {
             let folder = layout.artifactFolder(lease.job.id)
             try ArtifactWriter.write(model: model, result: result, report: report, spec: spec, to: layout.absolute(folder))
             var artifacts: [ArtifactRow] = []
-            for (kind, file) in [("weights", "weights.safetensors"), ("masks", "masks.safetensors"), ("report", "report.json")] {
+            for (kind, file) in ArtifactWriter.files(in: layout.absolute(folder)) {
                 let relative = "\(folder)/\(file)"
                 let path = layout.absolute(relative)
                 let bytes = ((try FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
