@@ -5,7 +5,7 @@ public final class ConvNet: Module, Model, UnaryLayer {
     public let features: Sequential
     public let classifier: Sequential
 
-    public init(depth: Int = 4, channels: Int = 3, classes: Int = 10, image: Int = 32, rng: inout RandomGenerator) {
+    public convenience init(depth: Int = 4, channels: Int = 3, classes: Int = 10, image: Int = 32, rng: inout RandomGenerator) {
         precondition([2, 4, 6].contains(depth), "ConvNet: depth must be 2, 4 or 6, got \(depth)")
         let plan: [Int] = [2: [64, 64, 0], 4: [64, 64, 0, 128, 128, 0], 6: [64, 64, 0, 128, 128, 0, 256, 256, 0]][depth]!
         var layers: [any UnaryLayer] = []
@@ -20,9 +20,15 @@ public final class ConvNet: Module, Model, UnaryLayer {
                 c = width
             }
         }
-        features = Sequential(layers)
-        classifier = Sequential([Linear(c * size * size, 256, rng: &rng), ReLU(), Linear(256, 256, rng: &rng), ReLU(),
-                                 Linear(256, classes, rng: &rng)])
+        let classifier = Sequential([Linear(c * size * size, 256, rng: &rng), ReLU(), Linear(256, 256, rng: &rng), ReLU(),
+                                     Linear(256, classes, rng: &rng)])
+        self.init(features: Sequential(layers), classifier: classifier)
+    }
+
+    /// From ready-made `features` and `classifier` of any widths (rebuilding a compacted model).
+    public init(features: Sequential, classifier: Sequential) {
+        self.features = features
+        self.classifier = classifier
         super.init()
         register(child: "features", features)
         register(child: "classifier", classifier)

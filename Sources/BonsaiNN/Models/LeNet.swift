@@ -20,12 +20,17 @@ public enum MLP {
 public final class LeNet5: Module, Model, UnaryLayer {
     public let conv1: Conv2d, conv2: Conv2d, fc1: Linear, fc2: Linear
 
-    public init(channels: Int = 1, classes: Int = 10, image: Int = 28, rng: inout RandomGenerator) {
-        conv1 = Conv2d(channels, 20, kernel: 5, rng: &rng)
-        conv2 = Conv2d(20, 50, kernel: 5, rng: &rng)
+    public convenience init(channels: Int = 1, classes: Int = 10, image: Int = 28, rng: inout RandomGenerator) {
         let size = ((image - 4) / 2 - 4) / 2
-        fc1 = Linear(50 * size * size, 500, rng: &rng)
-        fc2 = Linear(500, classes, rng: &rng)
+        let conv1 = Conv2d(channels, 20, kernel: 5, rng: &rng)
+        let conv2 = Conv2d(20, 50, kernel: 5, rng: &rng)
+        let fc1 = Linear(50 * size * size, 500, rng: &rng)
+        self.init(conv1: conv1, conv2: conv2, fc1: fc1, fc2: Linear(500, classes, rng: &rng))
+    }
+
+    /// From ready-made layers of any widths (how a channel-pruned model is rebuilt after compaction).
+    public init(conv1: Conv2d, conv2: Conv2d, fc1: Linear, fc2: Linear) {
+        self.conv1 = conv1; self.conv2 = conv2; self.fc1 = fc1; self.fc2 = fc2
         super.init()
         register(child: "conv1", conv1)
         register(child: "conv2", conv2)

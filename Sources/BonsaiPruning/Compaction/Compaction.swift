@@ -131,10 +131,10 @@ public enum Compaction {
         switch model {
         case let s as Sequential: return ("sequential", sequence(s, ""))
         case let c as ConvNet: return ("convnet", sequence(c.features, "features.") + sequence(c.classifier, "classifier."))
-        case let c as CompactConvNet: return ("convnet", sequence(c.features, "features.") + sequence(c.classifier, "classifier."))
+        case let c as ConvNet: return ("convnet", sequence(c.features, "features.") + sequence(c.classifier, "classifier."))
         case let l as LeNet5: return ("lenet5", [("conv1", l.conv1), ("conv2", l.conv2), ("fc1", l.fc1), ("fc2", l.fc2)])
-        case let l as CompactLeNet5: return ("lenet5", [("conv1", l.conv1), ("conv2", l.conv2), ("fc1", l.fc1), ("fc2", l.fc2)])
-        case is ResNet, is CompactResNet:
+        case let l as LeNet5: return ("lenet5", [("conv1", l.conv1), ("conv2", l.conv2), ("fc1", l.fc1), ("fc2", l.fc2)])
+        case is ResNet:
             var leaves: [(String, Module)] = []
             for (path, module) in model.namedModules() where !path.isEmpty {
                 if module is Conv2d || module is BatchNorm || module is Linear { leaves.append((path, module)) }

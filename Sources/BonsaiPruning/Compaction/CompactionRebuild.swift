@@ -32,9 +32,9 @@ extension Compaction {
         let model: any Model
         switch record.architecture {
         case "sequential": model = try sequence("")
-        case "convnet": model = CompactConvNet(features: try sequence("features."), classifier: try sequence("classifier."))
+        case "convnet": model = ConvNet(features: try sequence("features."), classifier: try sequence("classifier."))
         case "lenet5":
-            model = CompactLeNet5(conv1: try layer("conv1", Conv2d.self), conv2: try layer("conv2", Conv2d.self),
+            model = LeNet5(conv1: try layer("conv1", Conv2d.self), conv2: try layer("conv2", Conv2d.self),
                                   fc1: try layer("fc1", Linear.self), fc2: try layer("fc2", Linear.self))
         case "resnet":
             var stages: [Sequential] = []
@@ -44,13 +44,13 @@ extension Compaction {
                     let p = "\(stage).\(blocks.count)."
                     let shortcut = layers[p + "shortcut.0"] == nil ? Sequential([])
                         : Sequential([try layer(p + "shortcut.0", Conv2d.self), try layer(p + "shortcut.1", BatchNorm.self)])
-                    blocks.append(CompactBasicBlock(conv1: try layer(p + "conv1", Conv2d.self), bn1: try layer(p + "bn1", BatchNorm.self),
+                    blocks.append(BasicBlock(conv1: try layer(p + "conv1", Conv2d.self), bn1: try layer(p + "bn1", BatchNorm.self),
                                                     conv2: try layer(p + "conv2", Conv2d.self), bn2: try layer(p + "bn2", BatchNorm.self),
                                                     shortcut: shortcut))
                 }
                 stages.append(Sequential(blocks))
             }
-            model = CompactResNet(conv1: try layer("conv1", Conv2d.self), bn1: try layer("bn1", BatchNorm.self), stages: stages,
+            model = ResNet(conv1: try layer("conv1", Conv2d.self), bn1: try layer("bn1", BatchNorm.self), stages: stages,
                                   fc: try layer("fc", Linear.self))
         default:
             throw PruningError.invalidSetting(field: "compaction.architecture", detail: "unknown architecture '\(record.architecture)'")

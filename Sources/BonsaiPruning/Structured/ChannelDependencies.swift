@@ -22,8 +22,8 @@ public enum ChannelDependencies {
     /// The channel groups of `model`, in forward order. Throws for architectures without a known
     /// channel structure (e.g. `tinybert`) or with grouped convolutions.
     public static func groups(of model: Module) throws -> [ChannelGroup] {
-        if model is ResNet || model is CompactResNet { return residualGroups(model) }
-        guard model is Sequential || model is ConvNet || model is LeNet5 || model is CompactConvNet || model is CompactLeNet5 else {
+        if model is ResNet { return residualGroups(model) }
+        guard model is Sequential || model is ConvNet || model is LeNet5 else {
             throw PruningError.unsupportedModel(method: "structured pruning",
                                                 detail: "no channel dependency analysis for \(type(of: model)) (supported: vgg*, conv*, lenet5, lenet300, resnet*)")
         }
