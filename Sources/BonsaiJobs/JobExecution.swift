@@ -25,8 +25,8 @@ struct JobExecution {
             let submitted = try SubmittedSpec.parse(Data(lease.job.spec.utf8))
             let spec = submitted.spec
             Engine.setThreads(spec.threads ?? config.threadsPerJob)
-            let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: datasets)
-            let model = try data.makeModel(spec.model, seed: spec.seed)
+            let (model, data) = try PipelineRunner.prepare(spec, directory: datasets,
+                                                           resolve: Uploads.resolver(store: store, layout: layout, tenant: lease.job.tenant))
             let method = try spec.method()
             let planContext = try PipelineContext(model: model, data: data, spec: spec, prunable: method.prunableSet)
             let planned = method.plan(planContext).reduce(0) { $0 + $1.steps }

@@ -69,6 +69,8 @@ public struct Problem: Error, HTTPResponseError, Sendable {
             case .leaseLost, .migrationChanged:
                 return Problem(.internalServerError, "internal", "Internal error", detail: e.description)
             }
+        case let e as MultipartError:
+            return Problem(.badRequest, "invalid-multipart", "Malformed multipart/form-data body", detail: e.description, field: "body")
         case let e as SafetensorsError:
             return Problem(.unprocessableContent, "invalid-safetensors", "Invalid safetensors file", detail: e.description, field: "body")
         case let e as StateDictError:

@@ -26,10 +26,16 @@ extension BonsaiServer {
         v1.get("architectures") { _, _ in
             try JSONBody.response(["architectures": ModelZoo.architectures.map { ["name": $0] }])
         }
-        v1.get("datasets") { _, _ in
-            try JSONBody.response(["datasets": BuiltinDatasets.all.map { d -> [String: Any] in
-                ["name": d.name, "kind": d.kind.rawValue, "input_shape": d.inputShape, "classes": d.classNames, "summary": d.summary]
-            }])
+        v1.get("datasets") { _, context in
+            let tenant = try context.tenant()
+            let store = self.store
+            let uploaded = try await Blocking.run { try store.datasets(tenant: tenant) }
+            return try JSONBody.response([
+                "datasets": BuiltinDatasets.all.map { d -> [String: Any] in
+                    ["name": d.name, "kind": d.kind.rawValue, "input_shape": d.inputShape, "classes": d.classNames, "summary": d.summary]
+                },
+                "uploaded": uploaded.map(Self.datasetJSON),
+            ])
         }
         v1.get("openapi.json") { _, _ in
             Response(status: .ok, headers: [.contentType: "application/json"], body: ResponseBody(byteBuffer: ByteBuffer(string: OpenAPIDocument.json)))

@@ -36,6 +36,8 @@ extension BonsaiServer {
                                              headers: [.location: "/v1/jobs/\(id)", HTTPField.Name("Idempotent-Replayed")!: "true"])
             }
         }
+        let spec = submitted.spec
+        try await Blocking.run { try Uploads.check(spec, tenant: tenant, store: store) }
         let maxAttempts = config.workers.maxAttempts
         let job: JobRecord
         do {

@@ -140,10 +140,15 @@ public enum DatasetRegistry {
             test = train.subset(fixed.heldOut)
             train = train.subset(fixed.kept)
         }
+        return try splitValidation(info, train: train, test: test!, options: options)
+    }
+
+    /// Carves the seeded validation part out of `train` (none when the fraction is 0).
+    static func splitValidation(_ info: DatasetInfo, train: ImageDataset, test: ImageDataset,
+                                options: DatasetOptions) throws -> DatasetSplits<ImageDataset> {
         let carved = try DataSplit.carve(count: train.count, fraction: options.validationFraction, seed: options.splitSeed)
-        let validation = carved.heldOut.isEmpty ? nil : train.subset(carved.heldOut)
-        if !carved.heldOut.isEmpty { train = train.subset(carved.kept) }
-        return DatasetSplits(info: info, train: train, validation: validation, test: test!)
+        if carved.heldOut.isEmpty { return DatasetSplits(info: info, train: train, validation: nil, test: test) }
+        return DatasetSplits(info: info, train: train.subset(carved.kept), validation: train.subset(carved.heldOut), test: test)
     }
 
     /// An image set from an IDX image file (or parts) and its label file (or parts).
@@ -187,6 +192,19 @@ public enum DatasetRegistry {
         default:
             throw DataError.unknownDataset(name: info.name, known: BuiltinDatasets.names)
         }
+        return try splitText(info, train: train, test: test, official: official, options: options, vocabulary: given)
+    }
+
+    /// Builds the text splits: the official validation part or a seeded one carved from `train`,
+    /// the vocabulary (given, or built from the training part), and the encoded sets.
+    static func splitText(_ info: DatasetInfo, train: TextSamples, test: TextSamples?, official: TextSamples?,
+                          options: DatasetOptions, vocabulary given: Vocabulary?) throws -> DatasetSplits<TextDataset> {
+        var (train, test) = (train, test)
+        if test == nil {
+            let fixed = try DataSplit.stratified(labels: train.labels, fraction: BuiltinDatasets.fixedTestFraction,
+                                                 seed: BuiltinDatasets.fixedTestSeed)
+            (train, test) = (train.subset(fixed.kept), train.subset(fixed.heldOut))
+        }
         var validation = official
         if validation == nil {
             let carved = try DataSplit.carve(count: train.count, fraction: options.validationFraction, seed: options.splitSeed)
@@ -197,9 +215,10 @@ public enum DatasetRegistry {
         }
         let vocabulary = try given ?? Vocabulary.build(from: train.texts, options: options.vocabulary)
         let length = options.sequenceLength ?? info.inputShape[0]
+        let names = info.classNames
         func encode(_ samples: TextSamples) throws -> TextDataset {
             try TextDataset(name: info.name, samples: samples, vocabulary: vocabulary, sequenceLength: length, classNames: names)
         }
-        return DatasetSplits(info: info, train: try encode(train), validation: try validation.map(encode), test: try encode(test))
+        return DatasetSplits(info: info, train: try encode(train), validation: try validation.map(encode), test: try encode(test!))
     }
 }

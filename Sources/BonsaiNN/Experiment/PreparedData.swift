@@ -11,13 +11,16 @@ public struct PreparedData: Sendable {
     public var classes: Int { info.classCount }
 
     /// Loads `spec` from `directory` (nil: the default data directory), with the training order
-    /// and augmentation seeded by `seed`.
+    /// and augmentation seeded by `seed`. An uploaded set (`spec.upload`) is read from the folder
+    /// `uploadFolder` maps its id to (default: the id is itself the folder's path).
     public static func load(_ spec: DatasetSpec, batchSize: Int, seed: UInt64, directory: DataDirectory? = nil,
-                            vocabulary: Vocabulary? = nil) throws -> PreparedData {
+                            vocabulary: Vocabulary? = nil,
+                            uploadFolder: (String) throws -> String = { $0 }) throws -> PreparedData {
         let options = DatasetOptions(validationFraction: spec.validation ?? 0.1, splitSeed: seed,
                                      sequenceLength: spec.sequenceLength)
         try options.validate()
-        let loaded = try DatasetRegistry.load(spec.name, from: directory, options: options, vocabulary: vocabulary)
+        let loaded = try spec.upload.map { try UploadedDataset.load(folder: uploadFolder($0), options: options, vocabulary: vocabulary) }
+            ?? DatasetRegistry.load(spec.name, from: directory, options: options, vocabulary: vocabulary)
         let info = loaded.info
         let augmentation: ImageAugmentation? = info.kind == .image && (spec.augment ?? (spec.name == "cifar10"))
             ? ImageAugmentation(padding: info.inputShape.last.map { $0 >= 32 ? 4 : 2 } ?? 0, horizontalFlip: spec.name == "cifar10")

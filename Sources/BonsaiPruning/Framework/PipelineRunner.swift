@@ -26,14 +26,40 @@ public enum PipelineRunner {
                               history: context.history, phases: context.completedPhases, notes: context.notes)
     }
 
-    /// Loads the data and builds the model of `spec`, then runs it.
+    /// Loads the data and builds the model of `spec` (with its starting weights), then runs it.
+    /// `resolve` maps an uploaded data set's id and a `weights` id to file paths (default: they are
+    /// paths already, as in the CLI).
     public static func run(spec: PipelineSpec, directory: DataDirectory? = nil, store: PipelineStore? = nil,
-                           cancellation: CancellationFlag? = nil,
+                           cancellation: CancellationFlag? = nil, resolve: UploadResolver = UploadResolver(),
                            events: @escaping (PipelineEvent) -> Void = { _ in }) throws -> (model: any Model, data: PreparedData, result: PipelineResult) {
-        let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: directory)
-        let model = try data.makeModel(spec.model, seed: spec.seed)
+        let (model, data) = try prepare(spec, directory: directory, resolve: resolve)
         let result = try run(spec: spec, model: model, data: data, store: store, cancellation: cancellation, events: events)
         return (model, data, result)
+    }
+}
+
+/// Maps the ids of uploaded data sets and weights named in a spec to paths.
+public struct UploadResolver: Sendable {
+    public var datasetFolder: @Sendable (String) throws -> String
+    public var weightsFile: @Sendable (String) throws -> String
+
+    public init(datasetFolder: @escaping @Sendable (String) throws -> String = { $0 },
+                weightsFile: @escaping @Sendable (String) throws -> String = { $0 }) {
+        self.datasetFolder = datasetFolder
+        self.weightsFile = weightsFile
+    }
+}
+
+extension PipelineRunner {
+    /// The data of `spec` and its model: seeded initialisation, then the starting weights if the
+    /// spec names any (strict: every name and shape must match, as PyTorch's `strict=True`).
+    public static func prepare(_ spec: PipelineSpec, directory: DataDirectory? = nil,
+                               resolve: UploadResolver = UploadResolver()) throws -> (model: any Model, data: PreparedData) {
+        let data = try PreparedData.load(spec.dataset, batchSize: spec.train.batchSize, seed: spec.seed, directory: directory,
+                                         uploadFolder: resolve.datasetFolder)
+        let model = try data.makeModel(spec.model, seed: spec.seed)
+        if let weights = spec.weights { try model.loadStateDict(from: resolve.weightsFile(weights)) }
+        return (model, data)
     }
 }
 

@@ -52,11 +52,15 @@ public struct PipelineSpec: Sendable {
     public var finetune: PhaseOverrides?
     public var seed: UInt64
     public var threads: Int?
+    /// Pretrained starting weights: the server's uploaded-model id (`POST /v1/models`), or for the
+    /// CLI a safetensors path. They replace the seeded initialisation before the first phase (so
+    /// "reset to init" methods rewind to them); `"train": {"epochs": 0}` then skips pretraining.
+    public var weights: String?
 
     public init(model: ModelSpec, dataset: DatasetSpec, methodJSON: Data, train: TrainingConfig,
-                finetune: PhaseOverrides? = nil, seed: UInt64 = 0, threads: Int? = nil) {
+                finetune: PhaseOverrides? = nil, seed: UInt64 = 0, threads: Int? = nil, weights: String? = nil) {
         self.model = model; self.dataset = dataset; self.methodJSON = methodJSON; self.train = train
-        self.finetune = finetune; self.seed = seed; self.threads = threads
+        self.finetune = finetune; self.seed = seed; self.threads = threads; self.weights = weights
     }
 
     /// The fine-tuning phase: `train` with the `finetune` overrides (default: same as train).
@@ -97,7 +101,8 @@ public struct PipelineSpec: Sendable {
             model: try part("model", ModelSpec.self)!, dataset: try part("dataset", DatasetSpec.self)!,
             methodJSON: try JSONSerialization.data(withJSONObject: methodObject, options: [.sortedKeys]),
             train: try part("train", TrainingConfig.self)!, finetune: try part("finetune", PhaseOverrides.self, required: false),
-            seed: try part("seed", UInt64.self, required: false) ?? 0, threads: try part("threads", Int.self, required: false))
+            seed: try part("seed", UInt64.self, required: false) ?? 0, threads: try part("threads", Int.self, required: false),
+            weights: try part("weights", String.self, required: false))
         try spec.validate()
         return spec
     }
@@ -107,7 +112,11 @@ public struct PipelineSpec: Sendable {
         guard ModelZoo.architectures.contains(model.architecture) else {
             throw PruningError.invalidSetting(field: "model.architecture", detail: "unknown architecture '\(model.architecture)' (known: \(ModelZoo.architectures.joined(separator: ", ")))")
         }
-        guard BuiltinDatasets.names.contains(dataset.name) else {
+        if let upload = dataset.upload {
+            guard !upload.isEmpty, upload.count <= 4096 else {
+                throw PruningError.invalidSetting(field: "dataset.upload", detail: "must name an uploaded data set")
+            }
+        } else if !BuiltinDatasets.names.contains(dataset.name) {
             throw PruningError.invalidSetting(field: "dataset.name", detail: "unknown data set '\(dataset.name)' (known: \(BuiltinDatasets.names.joined(separator: ", ")))")
         }
         if let v = dataset.validation, !(v >= 0 && v <= 0.5) {
@@ -117,6 +126,9 @@ public struct PipelineSpec: Sendable {
             do { try config.validate() } catch let TrainingError.invalidConfig(field, detail) {
                 throw PruningError.invalidSetting(field: "\(name).\(field)", detail: detail)
             }
+        }
+        if let weights, weights.isEmpty || weights.count > 4096 {
+            throw PruningError.invalidSetting(field: "weights", detail: "must name uploaded weights")
         }
         if let threads, !(1...64).contains(threads) { throw PruningError.invalidSetting(field: "threads", detail: "must be in 1…64") }
         _ = try method()
