@@ -75,7 +75,19 @@ enum OpenAPIDocument {
       "get": {"summary": "An uploaded model", "responses": {"200": {"description": "The model"}, "404": {"$ref": "#/components/responses/Problem"}}}},
     "/v1/methods": {"get": {"summary": "Pruning methods with settings schemas and defaults", "responses": {"200": {"description": "{methods}"}}}},
     "/v1/architectures": {"get": {"summary": "Model architectures", "responses": {"200": {"description": "{architectures}"}}}},
-    "/v1/datasets": {"get": {"summary": "Built-in data sets", "responses": {"200": {"description": "{datasets}"}}}},
+    "/v1/datasets": {"get": {"summary": "Built-in data sets and the tenant's uploaded ones", "responses": {"200": {"description": "{datasets, uploaded}"}}},
+      "post": {"summary": "Upload a data set in a format the loaders read (format idx: train_images, train_labels[, test_images, test_labels, classes]; cifar and tsv: train, classes[, test]); every part is loaded and validated",
+        "requestBody": {"required": true, "content": {"multipart/form-data": {"schema": {"type": "object", "required": ["format"],
+          "properties": {"format": {"type": "string", "enum": ["idx", "cifar", "tsv"]}, "name": {"type": "string"},
+                         "pixel_max": {"type": "integer", "minimum": 1, "maximum": 255},
+                         "train_images": {"type": "string", "format": "binary"}, "train_labels": {"type": "string", "format": "binary"},
+                         "test_images": {"type": "string", "format": "binary"}, "test_labels": {"type": "string", "format": "binary"},
+                         "train": {"type": "string", "format": "binary"}, "test": {"type": "string", "format": "binary"},
+                         "classes": {"type": "string", "format": "binary"}}}}}},
+        "responses": {"201": {"description": "Stored; the body has the id and the manifest (shape, classes, normalisation, counts)"},
+                      "400": {"$ref": "#/components/responses/Problem"}, "413": {"$ref": "#/components/responses/Problem"}, "422": {"$ref": "#/components/responses/Problem"}}}},
+    "/v1/datasets/{id}": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {"summary": "An uploaded data set", "responses": {"200": {"description": "The data set"}, "404": {"$ref": "#/components/responses/Problem"}}}},
     "/v1/openapi.json": {"get": {"summary": "This document", "responses": {"200": {"description": "OpenAPI 3.1"}}}}
   }
 }

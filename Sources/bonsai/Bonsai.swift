@@ -7,6 +7,6 @@ struct Bonsai: AsyncParsableCommand {
         commandName: "bonsai",
         abstract: "Bonsai: a model-pruning job server and its command-line client.",
         subcommands: [ServeCommand.self, TokenCommand.self, SubmitCommand.self, StatusCommand.self, WatchCommand.self,
-                      ListCommand.self, CancelCommand.self, DownloadCommand.self, TrainCommand.self, PruneCommand.self,
+                      ListCommand.self, CancelCommand.self, DownloadCommand.self, UploadCommand.self, TrainCommand.self, PruneCommand.self,
                       ReproduceCommand.self, MethodsCommand.self, Bench.self, ExportSamplesCommand.self])
 }
