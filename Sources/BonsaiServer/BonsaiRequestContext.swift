@@ -33,7 +33,7 @@ struct ProblemMiddleware: RouterMiddleware {
         }
         let elapsed = ContinuousClock.now - start
         metrics.observe(seconds: Double(elapsed.components.seconds) + Double(elapsed.components.attoseconds) * 1e-18,
-                        method: request.method.rawValue, status: Int(response.status.code))
+                        method: request.method.rawValue, route: context.endpointPath ?? "unmatched", status: Int(response.status.code))
         return response
     }
 }

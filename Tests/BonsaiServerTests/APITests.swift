@@ -32,7 +32,12 @@ import Testing
             let metrics = try await client.execute(uri: "/metrics", method: .get, headers: t.headers(t.admin))
             #expect(metrics.status == .ok)
             #expect(String(buffer: metrics.body).contains("bonsai_queue_depth 1"))
-            #expect(String(buffer: metrics.body).contains("bonsai_http_request_duration_seconds_bucket"))
+            let text = String(buffer: metrics.body)
+            #expect(text.contains("bonsai_http_request_duration_seconds_bucket"))
+            // Per route, by template: the many job ids above share one series.
+            #expect(text.contains("bonsai_http_request_duration_seconds_count{method=\"GET\",route=\"/v1/jobs/{id}\"}"), "\(text)")
+            #expect(!text.contains("route=\"/v1/jobs/\(id)"))
+            #expect(text.contains("bonsai_http_requests_total{method=\"GET\",route=\"/v1/jobs/{id}\",status=\"404\"}"))
         }
     }
 }
