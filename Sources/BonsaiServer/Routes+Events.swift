@@ -21,16 +21,18 @@ extension BonsaiServer {
         let start = after
         let body = ResponseBody { writer in
             var last = start
-            var idle = 0
+            var lastWrite = ContinuousClock.now
             while true {
                 let cursor = last
+                // Taken before the query: a write that lands after it re-wakes the loop at once.
+                let generation = store.changes.generation
                 let batch = try await Blocking.run { try store.events(jobSeq: seq, after: cursor) }
                 var text = ""
                 for e in batch {
                     text += "id: \(e.id)\nevent: \(e.kind)\ndata: \(e.data)\n\n"
                     last = e.id
                 }
-                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)); idle = 0 }
+                if !text.isEmpty { try await writer.write(ByteBuffer(string: text)); lastWrite = .now }
                 if batch.count < 500 {
                     let current = try await Blocking.run { try store.job(id: id) }
                     guard let current, !current.status.isTerminal else {
@@ -42,9 +44,13 @@ extension BonsaiServer {
                         }
                         break
                     }
-                    idle += 1
-                    if idle % 60 == 0 { try await writer.write(ByteBuffer(string: ": keep-alive\n\n")) }
-                    try await Task.sleep(for: .milliseconds(250))
+                    // Wake on this process's next write, or poll anyway after 250 ms (writes by
+                    // other processes sharing the store do not ring the bell).
+                    _ = try await store.changes.wait(after: generation, timeout: .milliseconds(250))
+                    if ContinuousClock.now - lastWrite > .seconds(15) {
+                        try await writer.write(ByteBuffer(string: ": keep-alive\n\n"))
+                        lastWrite = .now
+                    }
                 }
             }
             try await writer.finish(nil)

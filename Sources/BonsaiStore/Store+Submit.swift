@@ -80,10 +80,12 @@ extension Store {
     /// Appends to a job's activity feed (the SSE stream).
     static func appendEvent(_ db: Database, jobSeq: Int64, kind: String, data: [String: Any], now: Double) throws {
         // JSON has no NaN or infinity: non-finite numbers become null.
-        let clean = data.mapValues { value -> Any in
+        var clean = data.mapValues { value -> Any in
             if let d = value as? Double, !d.isFinite { return NSNull() }
             return value
         }
+        // When it happened (Unix seconds), so subscribers can measure delivery delay.
+        if clean["time"] == nil { clean["time"] = now }
         let json = String(decoding: try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]), as: UTF8.self)
         try db.execute(sql: "INSERT INTO job_events (job_seq, kind, data, time) VALUES (?, ?, ?, ?)", arguments: [jobSeq, kind, json, now])
     }

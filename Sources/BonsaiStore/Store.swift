@@ -7,6 +7,8 @@ import GRDB
 public final class Store: Sendable {
     public let pool: DatabasePool
     public let path: String
+    /// Rung after every committed write transaction (see ``ChangeBell``).
+    public let changes = ChangeBell()
 
     public init(path: String) throws {
         var config = Configuration()
@@ -32,7 +34,7 @@ public final class Store: Sendable {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two
     /// processes sharing the file serialise here instead of failing on lock upgrade.
     public func immediate<T>(_ body: (Database) throws -> T) throws -> T {
-        try pool.writeWithoutTransaction { db in
+        let value = try pool.writeWithoutTransaction { db in
             var result: T?
             try db.inTransaction(.immediate) {
                 result = try body(db)
@@ -40,6 +42,8 @@ public final class Store: Sendable {
             }
             return result!
         }
+        changes.ring()
+        return value
     }
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
