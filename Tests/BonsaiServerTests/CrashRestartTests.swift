@@ -50,6 +50,14 @@ final class ServerProcess {
         process.waitUntilExit()
     }
 
+    /// Sends SIGTERM and waits for the exit; returns the seconds it took.
+    func terminate() -> Double {
+        let start = Date()
+        kill(process.processIdentifier, SIGTERM)
+        process.waitUntilExit()
+        return Date().timeIntervalSince(start)
+    }
+
     func stop() {
         if process.isRunning { process.terminate() }
         process.waitUntilExit()
@@ -153,5 +161,30 @@ enum CrashTestError: Error { case serverDidNotStart(String), timeout(String) }
         let steps = losses.compactMap { $0["step"] as? Int }
         #expect(steps.count == Set(steps).count, "a step has two loss rows after the restart")
         #expect(!steps.isEmpty)
+    }
+
+    /// SIGTERM while a job trains: the server stops claiming, snapshots, gives the job back without
+    /// spending an attempt and exits within the drain deadline; the next start finishes it with the
+    /// same result as an uninterrupted run.
+    @Test func sigtermDrainsRequeuesAndResumes() async throws {
+        try #require(FileManager.default.isExecutableFile(atPath: ServerProcess.binary.path), "no bonsai binary: run `swift build` first")
+        let config = try config()
+        let root = NSTemporaryDirectory() + "bonsai-drain-\(UUID().uuidString)"
+        let a = try ServerProcess(dataDir: root, config: config)
+        let id = try await submit(a)
+        var step = 0
+        let deadline = Date().addingTimeInterval(120)
+        while step < 100 && Date() < deadline {
+            step = ((try await a.object("/v1/jobs/\(id)"))["progress"] as? [String: Any])?["completed_steps"] as? Int ?? 0
+            try await Task.sleep(for: .milliseconds(20))
+        }
+        let seconds = a.terminate()
+        #expect(seconds < 25, "drain took \(seconds) s, over the 25 s deadline")
+        #expect(a.process.terminationStatus == 0, "exit status \(a.process.terminationStatus) after SIGTERM")
+        let b = try ServerProcess(dataDir: root, config: config)
+        defer { b.stop() }
+        let job = try await b.waitDone(id)
+        #expect(job["status"] as? String == "succeeded", "\(job)")
+        #expect(job["attempts"] as? Int == 1, "a drained attempt must be refunded: \(job)")
     }
 }
