@@ -38,9 +38,40 @@ extension Float: TensorScalar {
     @inline(__always) public static func exp(_ x: Float) -> Float { expf(x) }
     @inline(__always) public static func log(_ x: Float) -> Float { logf(x) }
     @inline(__always) public static func tanh(_ x: Float) -> Float { tanhf(x) }
-    @inline(__always) public static func erf(_ x: Float) -> Float { erff(x) }
+    @inline(__always) public static func erf(_ x: Float) -> Float { FastErf.erf(x) }
     @inline(__always) public static func pow(_ x: Float, _ y: Float) -> Float { powf(x, y) }
     @inline(__always) public static func sqrt(_ x: Float) -> Float { x.squareRoot() }
+}
+
+/// Float32 `erf` as a branch-free rational function, so element-wise loops (exact GELU and its
+/// gradient) vectorise instead of calling libm's `erff` once per element (12 % of tinybert's
+/// training time went there).
+///
+///     erf(x) ≈ c · P(c²) / Q(c²),   c = clamp(x, −4, 4),   result clamped to [−1, 1]
+///
+/// with `P` of degree 5 and `Q` of degree 5 in `c²` (`Q(0) = 1`), fitted by iteratively
+/// re-weighted least squares on the relative error over [0, 4] (erf is odd; |erf(x)| rounds to 1
+/// in Float32 beyond 3.92). Relative error of the fit 2.6e-8 in exact arithmetic; evaluated in
+/// Float32, at most 3.4e-7 against the exact value (a few ulp, like `erff`). Float64 keeps libm's
+/// `erf`, which the gradient checks rely on.
+public enum FastErf {
+    @inline(__always) public static func erf(_ x: Float) -> Float {
+        let c = Swift.min(Swift.max(x, -4), 4)
+        let t = c * c
+        var p: Float = 1.985496409190515e-06
+        p = p * t + 0.00028469515807423237
+        p = p * t + 0.0038897108355649516
+        p = p * t + 0.053121652692368994
+        p = p * t + 0.1936949705823177
+        p = p * t + 1.1283791394912372
+        var q: Float = 3.741350434919292e-05
+        q = q * t + 0.0011870822616155984
+        q = q * t + 0.015220129169054537
+        q = q * t + 0.11541199881438464
+        q = q * t + 0.5049902406453192
+        q = q * t + 1
+        return Swift.min(Swift.max(c * p / q, -1), 1)
+    }
 }
 
 extension Double: TensorScalar {
