@@ -20,6 +20,11 @@ enum Layout {
     }
 
     /// Fills `out` (contiguous) from `x` read with `sourceStrides` (one per axis of `out`).
+    ///
+    /// Walks `out` row by row (its last axis), advancing a multi-index over the outer axes. The
+    /// index, extents and strides live in a temporary buffer, not `Array`s (whose bounds and
+    /// uniqueness checks dominated permutes of small rows, e.g. attention's per-head transposes);
+    /// rows that are contiguous in the source (stride 1) are copied as one block.
     private static func gather(_ x: Tensor, into out: inout Tensor, sourceStrides: [Int]) {
         let shape = out.shape
         let count = shape.elementCount
@@ -29,26 +34,32 @@ enum Layout {
         x.withRawBytes { src in
             out.withMutableRawBytes { dst in
                 if rank == 0 { dst.copyMemory(from: src, byteCount: size); return }
-                let inner = shape[rank - 1], innerStride = sourceStrides[rank - 1]
-                var index = [Int](repeating: 0, count: rank)
-                var source = 0, o = 0
-                while o < count {
-                    if size == 4 {
-                        let s = src.assumingMemoryBound(to: UInt32.self), d = dst.assumingMemoryBound(to: UInt32.self)
-                        for j in 0..<inner { d[o + j] = s[source + j * innerStride] }
-                    } else {
-                        let s = src.assumingMemoryBound(to: UInt64.self), d = dst.assumingMemoryBound(to: UInt64.self)
-                        for j in 0..<inner { d[o + j] = s[source + j * innerStride] }
-                    }
-                    o += inner
-                    var axis = rank - 2
-                    while axis >= 0 {
-                        index[axis] += 1
-                        source += sourceStrides[axis]
-                        if index[axis] < shape[axis] { break }
-                        source -= sourceStrides[axis] * shape[axis]
-                        index[axis] = 0
-                        axis -= 1
+                withUnsafeTemporaryAllocation(of: Int.self, capacity: 3 * rank) { buffer in
+                    let index = buffer.baseAddress!, extent = index + rank, stride = index + 2 * rank
+                    for axis in 0..<rank { index[axis] = 0; extent[axis] = shape[axis]; stride[axis] = sourceStrides[axis] }
+                    let inner = extent[rank - 1], innerStride = stride[rank - 1]
+                    let source0 = src, target0 = dst
+                    var source = 0, o = 0
+                    while o < count {
+                        if innerStride == 1 {
+                            (target0 + o * size).copyMemory(from: source0 + source * size, byteCount: inner * size)
+                        } else if size == 4 {
+                            let s = source0.assumingMemoryBound(to: UInt32.self), d = target0.assumingMemoryBound(to: UInt32.self)
+                            for j in 0..<inner { d[o + j] = s[source + j * innerStride] }
+                        } else {
+                            let s = source0.assumingMemoryBound(to: UInt64.self), d = target0.assumingMemoryBound(to: UInt64.self)
+                            for j in 0..<inner { d[o + j] = s[source + j * innerStride] }
+                        }
+                        o += inner
+                        var axis = rank - 2
+                        while axis >= 0 {
+                            index[axis] += 1
+                            source += stride[axis]
+                            if index[axis] < extent[axis] { break }
+                            source -= stride[axis] * extent[axis]
+                            index[axis] = 0
+                            axis -= 1
+                        }
                     }
                 }
             }
