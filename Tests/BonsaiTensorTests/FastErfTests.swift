@@ -29,3 +29,24 @@ import Testing
         #expect(FastErf.erf(.nan).isNaN)
     }
 }
+
+/// The Float32 `exp` without libm against libm's double-precision `exp`.
+@Suite struct FastExpTests {
+    @Test func matchesLibmWithinAFewUlp() {
+        var worst = 0.0
+        var x = -87.0
+        while x <= 88.0 {
+            let exact = Foundation.exp(x)
+            let approx = Double(FastExp.exp(Float(x)))
+            // Compare against exp of the Float-rounded input: the input rounding is not the kernel's error.
+            let reference = Foundation.exp(Double(Float(x)))
+            worst = max(worst, abs(approx - reference) / reference)
+            _ = exact
+            x += 0.0173
+        }
+        #expect(worst < 1e-6, "relative error \(worst)")
+        #expect(FastExp.exp(0) == 1)
+        #expect(FastExp.exp(-1000) > 0 && FastExp.exp(-1000) < 1e-37)
+        #expect(FastExp.exp(1000).isFinite)
+    }
+}

@@ -11,14 +11,19 @@ enum UnaryGradient {
         zip(x, grad, { $0 > 0 ? $1 : 0 }, { $0 > 0 ? $1 : 0 })
     }
 
-    /// g · (Φ(x) + x·φ(x)), φ the standard normal density.
+    /// g · (Φ(x) + x·φ(x)), φ the standard normal density. The Float32 path uses the branch-free
+    /// ``FastErf`` and ``FastExp`` so the loop vectorises (libm calls made it 13 % of tinybert's
+    /// training time); Float64 keeps libm for the gradient checks.
     static func gelu(x: Tensor, grad: Tensor) -> Tensor {
-        func rule<T: TensorScalar>(_ x: T, _ g: T) -> T {
-            let cdf = 0.5 * (1 + T.erf(x * 0.70710678118654752))
-            let pdf = T.exp(-0.5 * x * x) * 0.39894228040143268
+        zip(x, grad, { x, g in
+            let cdf = 0.5 * (1 + FastErf.erf(x * 0.70710678118654752))
+            let pdf = FastExp.exp(-0.5 * x * x) * 0.39894228040143268
             return g * (cdf + x * pdf)
-        }
-        return zip(x, grad, rule, rule)
+        }, { x, g in
+            let cdf = 0.5 * (1 + Double.erf(x * 0.70710678118654752))
+            let pdf = Double.exp(-0.5 * x * x) * 0.39894228040143268
+            return g * (cdf + x * pdf)
+        })
     }
 
     /// g · (1 − y²).
