@@ -7,9 +7,9 @@ extension BonsaiServer {
     /// The dashboard (`/`, `/ui/<file>`, no token needed: the page asks for one) and the
     /// self-contained HTML report of a job (`/v1/jobs/{id}/report.html`, token needed).
     func addDashboardRoutes(to router: Router<BonsaiRequestContext>, v1: RouterGroup<BonsaiRequestContext>) {
-        router.get("/") { request, _ in try Self.serveAsset("index.html", request) }
-        router.get("index.html") { request, _ in try Self.serveAsset("index.html", request) }
-        router.get("ui/:file") { request, context in try Self.serveAsset(context.parameters.get("file") ?? "", request) }
+        router.get("/") { request, _ in try BonsaiServer.serveAsset("index.html", request) }
+        router.get("index.html") { request, _ in try BonsaiServer.serveAsset("index.html", request) }
+        router.get("ui/:file") { request, context in try BonsaiServer.serveAsset(context.parameters.get("file") ?? "", request) }
         v1.get("jobs/:id/report.html") { request, context in try await self.reportPage(request, context) }
     }
 

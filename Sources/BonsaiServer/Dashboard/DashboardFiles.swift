@@ -32,7 +32,8 @@ function headers(extra = {}) {
 
 /**
  * `api(path, {method, json, body, headers, raw})`: JSON in and out; throws ApiError on a non-2xx.
- * `raw: true` returns the Response (for downloads).
+ * `raw: true` returns the Response (for downloads). A 401 signals `bonsai:unauthorized` (the app
+ * asks for a token again) except while `signingIn`.
  */
 export async function api(path, opts = {}) {
   const init = { method: opts.method || 'GET', headers: headers(opts.headers) };
@@ -46,7 +47,7 @@ export async function api(path, opts = {}) {
   if (!res.ok) {
     let problem;
     try { problem = await res.json(); } catch { problem = { title: res.statusText || `HTTP ${res.status}` }; }
-    if (res.status === 401) window.dispatchEvent(new CustomEvent('bonsai:unauthorized'));
+    if (res.status === 401 && !opts.signingIn) window.dispatchEvent(new CustomEvent('bonsai:unauthorized'));
     throw new ApiError(res.status, problem);
   }
   if (opts.raw) return res;
@@ -155,7 +156,7 @@ a { color: var(--focus); }
 .top nav a[aria-current="page"] { border-bottom-color: var(--accent-fg); font-weight: 600; }
 main { max-width: 1200px; margin: 0 auto; padding: 1rem; }
 main:focus { outline: none; }
-h1 { font-size: 1.4rem; margin: .2rem 0 1rem; }
+h1 { font-size: 1.4rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin-bottom: 1rem; }
 .grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1rem; }
@@ -251,7 +252,7 @@ function loginPage(message) {
     ev.preventDefault();
     token.set(input.value.trim());
     try {
-      await api('/v1/jobs?limit=1');
+      await api('/v1/jobs?limit=1', { signingIn: true });
       route();
     } catch (e) {
       token.clear();
@@ -824,6 +825,7 @@ export async function jobPage(main, signal, id) {
           metrics.get(m.key).set(m.step, m.value);
           if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
         }
+        if (rows.length >= 5000) again = true; // the server pages long histories
       } while (again && !signal.aborted);
       fetching = null;
       drawSoon();
@@ -1024,7 +1026,8 @@ function seriesOf(metrics, key) {
 
 /** Loss and accuracy per step (lines) and per epoch (markers), phases shaded. */
 export function trainingCharts(el, metrics, phases) {
-  const width = widthOf(el);
+  const full = widthOf(el);
+  const width = full >= 700 ? Math.floor((full - 16) / 2) : full; // two columns on a laptop
   const bands = phaseBands(phases);
   const loss = lineChart({ title: 'Loss', kind: 'loss', width, xLabel: 'step', yLabel: 'loss', bands, legend: true, series: [
     { name: 'loss per step', points: seriesOf(metrics, 'loss'), color: palette[1], width: 1.2 },

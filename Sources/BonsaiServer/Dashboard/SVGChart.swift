@@ -51,7 +51,7 @@ enum SVGChart {
     /// A line chart; `bands` shade x ranges (training phases).
     static func line(title: String, kind: String, series: [Series], xLabel: String, yLabel: String, xLog: Bool = false,
                      yRange: ClosedRange<Double>? = nil, bands: [(from: Double, to: Double, label: String)] = [],
-                     xFormat: (Double) -> String = fmt) -> String {
+                     xFormat: (Double) -> String = SVGChart.fmt) -> String {
         let w = 640.0, h = 280.0, ml = 52.0, mr = 12.0, mt = 28.0, mb = 40.0
         let pw = w - ml - mr, ph = h - mt - mb
         let series = series.map { s in
@@ -63,9 +63,9 @@ enum SVGChart {
         var svg = "<svg class=\"chart\" data-chart=\"\(kind)\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"\(escape(title))\">"
         svg += "<title>\(escape(title))</title><text x=\"8\" y=\"16\" font-weight=\"600\" font-size=\"13\">\(escape(title))</text>"
         guard !all.isEmpty else { return svg + "<text x=\"320\" y=\"140\" text-anchor=\"middle\">no data</text></svg>" }
-        var x0 = all.map(\.x).min()!, x1 = all.map(\.x).max()!
+        var x0 = all.map { $0.x }.min()!, x1 = all.map { $0.x }.max()!
         for b in bands { x0 = min(x0, b.from); x1 = max(x1, b.to) }
-        var y0 = yRange?.lowerBound ?? all.map(\.y).min()!, y1 = yRange?.upperBound ?? all.map(\.y).max()!
+        var y0 = yRange?.lowerBound ?? all.map { $0.y }.min()!, y1 = yRange?.upperBound ?? all.map { $0.y }.max()!
         if yRange == nil, y1 > y0 { let pad = (y1 - y0) * 0.05; y0 -= pad; y1 += pad }
         if !(y1 > y0) { y0 -= 0.5; y1 += 0.5 }
         if !(x1 > x0) { if xLog { x0 /= 2; x1 *= 2 } else { x0 -= 1; x1 += 1 } }
@@ -105,10 +105,10 @@ enum SVGChart {
 
     /// Horizontal bars, the label above each bar.
     static func bars(title: String, kind: String, bars: [(label: String, value: Double)], max maxValue: Double? = nil,
-                     color: String = palette[1], format: (Double) -> String = fmt) -> String {
+                     color: String = palette[1], format: (Double) -> String = SVGChart.fmt) -> String {
         let w = 640.0, row = 30.0, mt = 28.0, ml = 8.0, mr = 64.0
         let h = mt + 8 + Double(Swift.max(1, bars.count)) * row, pw = w - ml - mr
-        let top = Swift.max(1e-12, maxValue ?? bars.map(\.value).max() ?? 1)
+        let top = Swift.max(1e-12, maxValue ?? bars.map { $0.value }.max() ?? 1)
         var svg = "<svg class=\"chart\" data-chart=\"\(kind)\" xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 \(Int(w)) \(Int(h))\" role=\"img\" aria-label=\"\(escape(title))\">"
         svg += "<title>\(escape(title))</title><text x=\"8\" y=\"16\" font-weight=\"600\" font-size=\"13\">\(escape(title))</text>"
         for (i, b) in bars.enumerated() {

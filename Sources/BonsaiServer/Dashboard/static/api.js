@@ -27,7 +27,8 @@ function headers(extra = {}) {
 
 /**
  * `api(path, {method, json, body, headers, raw})`: JSON in and out; throws ApiError on a non-2xx.
- * `raw: true` returns the Response (for downloads).
+ * `raw: true` returns the Response (for downloads). A 401 signals `bonsai:unauthorized` (the app
+ * asks for a token again) except while `signingIn`.
  */
 export async function api(path, opts = {}) {
   const init = { method: opts.method || 'GET', headers: headers(opts.headers) };
@@ -41,7 +42,7 @@ export async function api(path, opts = {}) {
   if (!res.ok) {
     let problem;
     try { problem = await res.json(); } catch { problem = { title: res.statusText || `HTTP ${res.status}` }; }
-    if (res.status === 401) window.dispatchEvent(new CustomEvent('bonsai:unauthorized'));
+    if (res.status === 401 && !opts.signingIn) window.dispatchEvent(new CustomEvent('bonsai:unauthorized'));
     throw new ApiError(res.status, problem);
   }
   if (opts.raw) return res;

@@ -24,7 +24,7 @@ function loginPage(message) {
     ev.preventDefault();
     token.set(input.value.trim());
     try {
-      await api('/v1/jobs?limit=1');
+      await api('/v1/jobs?limit=1', { signingIn: true });
       route();
     } catch (e) {
       token.clear();

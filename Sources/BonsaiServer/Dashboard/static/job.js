@@ -100,6 +100,7 @@ export async function jobPage(main, signal, id) {
           metrics.get(m.key).set(m.step, m.value);
           if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
         }
+        if (rows.length >= 5000) again = true; // the server pages long histories
       } while (again && !signal.aborted);
       fetching = null;
       drawSoon();

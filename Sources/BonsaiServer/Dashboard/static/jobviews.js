@@ -23,7 +23,8 @@ function seriesOf(metrics, key) {
 
 /** Loss and accuracy per step (lines) and per epoch (markers), phases shaded. */
 export function trainingCharts(el, metrics, phases) {
-  const width = widthOf(el);
+  const full = widthOf(el);
+  const width = full >= 700 ? Math.floor((full - 16) / 2) : full; // two columns on a laptop
   const bands = phaseBands(phases);
   const loss = lineChart({ title: 'Loss', kind: 'loss', width, xLabel: 'step', yLabel: 'loss', bands, legend: true, series: [
     { name: 'loss per step', points: seriesOf(metrics, 'loss'), color: palette[1], width: 1.2 },
