@@ -159,7 +159,7 @@ main:focus { outline: none; }
 h1 { font-size: 1.4rem; margin: .2rem 0 1rem; overflow-wrap: anywhere; }
 h2 { font-size: 1.1rem; margin: 1.2rem 0 .5rem; }
 .card { background: var(--card); border: 1px solid var(--line); border-radius: 8px; padding: 1rem; margin-bottom: 1rem; }
-.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1rem; }
+.grid { display: grid; grid-template-columns: repeat(auto-fit, minmax(340px, 1fr)); gap: 1rem; align-items: start; margin-bottom: 1rem; }
 .grid > .card { margin-bottom: 0; min-width: 0; }
 .row { display: flex; flex-wrap: wrap; gap: .5rem 1rem; align-items: end; }
 .muted { color: var(--muted); }
@@ -181,6 +181,7 @@ input[aria-invalid="true"], select[aria-invalid="true"] { border-color: var(--da
 fieldset { border: 1px solid var(--line); border-radius: 6px; margin: 0 0 .8rem; padding: .6rem .8rem; min-width: 0; }
 legend { font-weight: 700; padding: 0 .3rem; }
 .fields { display: grid; grid-template-columns: repeat(auto-fill, minmax(240px, 1fr)); gap: 0 1rem; }
+.fields > fieldset { grid-column: 1 / -1; }
 table { border-collapse: collapse; width: 100%; }
 th, td { text-align: left; padding: .4rem .5rem; border-bottom: 1px solid var(--line); vertical-align: middle; }
 th { font-size: .85rem; color: var(--muted); font-weight: 600; }
@@ -218,6 +219,8 @@ svg.chart .band.alt { fill: #f7f9f7; }
   .hide-narrow { display: none; }
   .card { padding: .7rem; }
   table.jobs td, table.jobs th { padding: .35rem .3rem; font-size: .85rem; }
+  table.jobs progress { min-width: 3.5rem; }
+  table.jobs caption { text-align: left; }
 }
 .sr { position: absolute; width: 1px; height: 1px; overflow: hidden; clip: rect(0 0 0 0); white-space: nowrap; }
 figure.chart-figure { margin: 0 0 .8rem; }
@@ -406,7 +409,7 @@ export function lineChart(opts) {
   (opts.bands || []).forEach((b, i) => {
     const bx = X(Math.max(b.from, x0)), bw = Math.max(0, X(Math.min(b.to, x1)) - bx);
     bands.append(s('rect', { class: i % 2 ? 'band alt' : 'band', x: bx, y: m.t, width: bw, height: ph }));
-    if (bw > 24) bands.append(s('text', { x: bx + 3, y: m.t + 11, 'font-size': 10, class: 'band-label' }, b.label));
+    if (bw > 6.5 * String(b.label).length + 6) bands.append(s('text', { x: bx + 3, y: m.t + 11, 'font-size': 10, class: 'band-label' }, b.label));
   });
   svg.append(bands);
 
@@ -770,7 +773,7 @@ export async function jobPage(main, signal, id) {
         h('dt', {}, 'Test accuracy'), h('dd', { id: 'final-accuracy' }, pct(r.test_accuracy, 2)),
         h('dt', {}, 'Sparsity'), h('dd', { id: 'final-sparsity' }, pct(r.sparsity, 2)),
         h('dt', {}, 'Attempts'), h('dd', {}, `${job.attempts} of ${job.max_attempts}`)),
-      job.error ? h('p', { class: 'problem' }, job.error) : null);
+      ...(job.error ? [h('p', { class: 'problem' }, job.error)] : []));
   }
 
   function renderActions() {
@@ -815,19 +818,24 @@ export async function jobPage(main, signal, id) {
   async function fetchMetrics() {
     if (fetching) { again = true; return fetching; }
     fetching = (async () => {
-      do {
-        again = false;
-        const since = lastStep + 1;
-        const { metrics: rows } = await api(`/v1/jobs/${id}/metrics?since=${Math.max(0, since - 1)}`);
-        for (const m of rows) {
-          if (m.value === null) continue;
-          if (!metrics.has(m.key)) metrics.set(m.key, new Map());
-          metrics.get(m.key).set(m.step, m.value);
-          if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
-        }
-        if (rows.length >= 5000) again = true; // the server pages long histories
-      } while (again && !signal.aborted);
-      fetching = null;
+      try {
+        do {
+          again = false;
+          const since = Math.max(0, lastStep);
+          const { metrics: rows } = await api(`/v1/jobs/${id}/metrics?since=${since}`);
+          for (const m of rows) {
+            if (m.value === null) continue;
+            if (!metrics.has(m.key)) metrics.set(m.key, new Map());
+            metrics.get(m.key).set(m.step, m.value);
+            if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
+          }
+          if (rows.length >= 5000) again = true; // the server pages long histories
+        } while (again && !signal.aborted);
+      } catch (e) {
+        if (!signal.aborted) toast(`metrics: ${e.message}`); // the next progress event retries
+      } finally {
+        fetching = null;
+      }
       drawSoon();
     })();
     return fetching;
@@ -933,7 +941,7 @@ export async function jobsPage(main, signal) {
     h('caption', { class: 'muted small' }, 'Jobs of this tenant, newest first'),
     h('thead', {}, h('tr', {},
       h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Select')), h('th', { scope: 'col' }, 'Job'), h('th', { scope: 'col' }, 'Status'),
-      h('th', { scope: 'col' }, 'Method'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Model'),
+      h('th', { scope: 'col', class: 'hide-narrow' }, 'Method'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Model'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'Data set'), h('th', { scope: 'col' }, 'Progress'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'ETA'), h('th', { scope: 'col', class: 'num' }, 'Accuracy'),
       h('th', { scope: 'col', class: 'num' }, 'Sparsity'))),
@@ -990,7 +998,7 @@ function row(j, selected, onSelect) {
     h('td', {}, box),
     h('td', {}, h('a', { href: `#/job/${j.id}` }, j.id.slice(0, 12) + '…')),
     h('td', {}, statusBadge(j.status)),
-    h('td', {}, s.method),
+    h('td', { class: 'hide-narrow' }, s.method),
     h('td', { class: 'hide-narrow' }, s.model),
     h('td', { class: 'hide-narrow' }, s.dataset),
     h('td', {}, h('progress', { max: 1, value: fraction, 'aria-label': `progress of ${j.id}` }),

@@ -74,7 +74,7 @@ enum SVGChart {
         for (i, b) in bands.enumerated() {
             let bx = X(max(b.from, x0)), bw = max(0, X(min(b.to, x1)) - bx)
             svg += "<rect x=\"\(f(bx))\" y=\"\(f(mt))\" width=\"\(f(bw))\" height=\"\(f(ph))\" fill=\"\(i % 2 == 0 ? "#eef3ef" : "#f7f9f7")\"/>"
-            if bw > 24 { svg += "<text x=\"\(f(bx + 3))\" y=\"\(f(mt + 11))\" font-size=\"10\">\(escape(b.label))</text>" }
+            if bw > 6.5 * Double(b.label.count) + 6 { svg += "<text x=\"\(f(bx + 3))\" y=\"\(f(mt + 11))\" font-size=\"10\">\(escape(b.label))</text>" }
         }
         for t in ticks(y0, y1) {
             svg += "<line x1=\"\(f(ml))\" x2=\"\(f(ml + pw))\" y1=\"\(f(Y(t)))\" y2=\"\(f(Y(t)))\" stroke=\"#e7eae8\"/>"

@@ -105,7 +105,7 @@ export function lineChart(opts) {
   (opts.bands || []).forEach((b, i) => {
     const bx = X(Math.max(b.from, x0)), bw = Math.max(0, X(Math.min(b.to, x1)) - bx);
     bands.append(s('rect', { class: i % 2 ? 'band alt' : 'band', x: bx, y: m.t, width: bw, height: ph }));
-    if (bw > 24) bands.append(s('text', { x: bx + 3, y: m.t + 11, 'font-size': 10, class: 'band-label' }, b.label));
+    if (bw > 6.5 * String(b.label).length + 6) bands.append(s('text', { x: bx + 3, y: m.t + 11, 'font-size': 10, class: 'band-label' }, b.label));
   });
   svg.append(bands);
 

@@ -45,7 +45,7 @@ export async function jobPage(main, signal, id) {
         h('dt', {}, 'Test accuracy'), h('dd', { id: 'final-accuracy' }, pct(r.test_accuracy, 2)),
         h('dt', {}, 'Sparsity'), h('dd', { id: 'final-sparsity' }, pct(r.sparsity, 2)),
         h('dt', {}, 'Attempts'), h('dd', {}, `${job.attempts} of ${job.max_attempts}`)),
-      job.error ? h('p', { class: 'problem' }, job.error) : null);
+      ...(job.error ? [h('p', { class: 'problem' }, job.error)] : []));
   }
 
   function renderActions() {
@@ -90,19 +90,24 @@ export async function jobPage(main, signal, id) {
   async function fetchMetrics() {
     if (fetching) { again = true; return fetching; }
     fetching = (async () => {
-      do {
-        again = false;
-        const since = lastStep + 1;
-        const { metrics: rows } = await api(`/v1/jobs/${id}/metrics?since=${Math.max(0, since - 1)}`);
-        for (const m of rows) {
-          if (m.value === null) continue;
-          if (!metrics.has(m.key)) metrics.set(m.key, new Map());
-          metrics.get(m.key).set(m.step, m.value);
-          if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
-        }
-        if (rows.length >= 5000) again = true; // the server pages long histories
-      } while (again && !signal.aborted);
-      fetching = null;
+      try {
+        do {
+          again = false;
+          const since = Math.max(0, lastStep);
+          const { metrics: rows } = await api(`/v1/jobs/${id}/metrics?since=${since}`);
+          for (const m of rows) {
+            if (m.value === null) continue;
+            if (!metrics.has(m.key)) metrics.set(m.key, new Map());
+            metrics.get(m.key).set(m.step, m.value);
+            if (m.key === 'loss') lastStep = Math.max(lastStep, m.step);
+          }
+          if (rows.length >= 5000) again = true; // the server pages long histories
+        } while (again && !signal.aborted);
+      } catch (e) {
+        if (!signal.aborted) toast(`metrics: ${e.message}`); // the next progress event retries
+      } finally {
+        fetching = null;
+      }
       drawSoon();
     })();
     return fetching;
