@@ -1,13 +1,13 @@
 import Foundation
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
+import HTTPTypes
+import Hummingbird
+import HummingbirdTesting
 #if canImport(Glibc)
 import Glibc
 #endif
 
 /// A minimal W3C WebDriver client over chromedriver (Debian's `chromium` + `chromium-driver`),
-/// for the dashboard's browser tests: JSON over HTTP with URLSession, nothing else.
+/// for the dashboard's browser tests: JSON over HTTP, nothing else.
 struct BrowserError: Error, CustomStringConvertible {
     var description: String
 }
@@ -55,35 +55,45 @@ final class ChromeDriver: @unchecked Sendable {
         try process.run()
         base = URL(string: "http://127.0.0.1:\(port)")!
         let deadline = Date().addingTimeInterval(20)
+        var last = ""
         while Date() < deadline {
-            if let status = try? await Self.request(base.appendingPathComponent("status"), method: "GET", body: nil),
-               ((status["value"] as? [String: Any])?["ready"] as? Bool) == true { return }
+            do {
+                let status = try await Self.request(base.appendingPathComponent("status"), method: "GET", body: nil)
+                if ((status["value"] as? [String: Any])?["ready"] as? Bool) == true { return }
+                last = "\(status)"
+            } catch { last = "\(error)" }
             try await Task.sleep(for: .milliseconds(100))
         }
-        process.terminate()
-        throw BrowserError(description: "chromedriver did not become ready on port \(port)")
+        stop()
+        throw BrowserError(description: "chromedriver did not become ready on port \(port): \(last)")
     }
 
-    func stop() { if process.isRunning { process.terminate(); process.waitUntilExit() } }
+    /// Kills chromedriver (it does not exit on SIGTERM; it takes its browsers with it on SIGKILL
+    /// only after their sessions are deleted, which ``BrowserSession/quit()`` does).
+    func stop() {
+        guard process.isRunning else { return }
+        kill(process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
 
+    /// One WebDriver call. The transport is HummingbirdTesting's NIO client (FoundationNetworking's
+    /// URLSession fails against chromedriver with "Failed writing header").
     static func request(_ url: URL, method: String, body: Any?) async throws -> [String: Any] {
-        var req = URLRequest(url: url)
-        req.httpMethod = method
-        req.timeoutInterval = 120
-        if let body {
-            req.httpBody = try JSONSerialization.data(withJSONObject: body)
-            req.setValue("application/json", forHTTPHeaderField: "Content-Type")
+        let port = url.port ?? 80
+        let path = url.path
+        let payload = try body.map { ByteBuffer(bytes: try JSONSerialization.data(withJSONObject: $0)) }
+        let response = try await TestClient.withClient(host: "127.0.0.1", port: port, configuration: .init(timeout: .seconds(120))) { client in
+            var headers: HTTPFields = [:]
+            if payload != nil { headers[.contentType] = "application/json" }
+            return try await client.execute(TestClient.Request(path, method: HTTPRequest.Method(rawValue: method)!, authority: "127.0.0.1:\(port)",
+                                                               headers: headers, body: payload))
         }
-        let (data, status): (Data, Int) = try await withCheckedThrowingContinuation { c in
-            URLSession.shared.dataTask(with: req) { data, response, error in
-                if let error { c.resume(throwing: error); return }
-                c.resume(returning: (data ?? Data(), (response as? HTTPURLResponse)?.statusCode ?? 0))
-            }.resume()
-        }
+        let data = response.body.map { Data($0.readableBytesView) } ?? Data()
+        let status = Int(response.head.status.code)
         let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
         guard (200..<300).contains(status) else {
             let value = object["value"] as? [String: Any]
-            throw BrowserError(description: "WebDriver \(method) \(url.path) → \(status): \(value?["error"] ?? "") \(value?["message"] ?? String(decoding: data.prefix(300), as: UTF8.self))")
+            throw BrowserError(description: "WebDriver \(method) \(path) → \(status): \(value?["error"] ?? "") \(value?["message"] ?? String(decoding: data.prefix(300), as: UTF8.self))")
         }
         return object
     }
