@@ -85,6 +85,8 @@ import Testing
             return el.getAttribute('aria-invalid') === 'true' && document.getElementById(el.id + '-err').textContent
             """) as? String ?? ""
         #expect(message.contains("sparsity"), "the server's message is shown at the field: \(message)")
+        _ = try await b.js("document.querySelector('[data-path=\"method.sparsity\"]').scrollIntoView({block: 'center'})")
+        try await b.screenshot(to: "\(Self.shots)/submit-error-wide.png")
         try await b.type("[data-path=\"method.sparsity\"]", "0.8")
         try await b.screenshot(to: "\(Self.shots)/submit-wide.png")
         try await b.click("#submit-job")
@@ -155,6 +157,20 @@ import Testing
         let bytes = try #require(FileManager.default.contents(atPath: saved), "the browser saved \(saved)")
         #expect(String(bytes.count) == head.headers[.contentLength])
         #expect(SHA256.hex(bytes) == head.headers[HTTPField.Name("X-Content-SHA256")!])
+
+        // The HTML report, saved through the page, opens from disk with no server: inline SVG only.
+        try await b.click("#dl-report-html")
+        let reportFile = downloads + "/\(id)-report.html"
+        while !FileManager.default.fileExists(atPath: reportFile) && Date() < deadline.addingTimeInterval(15) { try await Task.sleep(for: .milliseconds(100)) }
+        try await Task.sleep(for: .milliseconds(300))
+        try await b.go("file://" + reportFile)
+        let charts = try await b.wait("report charts", "return document.querySelectorAll('svg.chart').length") as? Int
+        #expect(charts == 5)
+        #expect(try await b.js("return Number(document.querySelector('svg[data-chart=\"loss\"] path.line').dataset.count)") as? Int == lossCount)
+        let full = try await b.js("return document.documentElement.scrollHeight") as? Int ?? 900
+        try await b.setSize(width: 1280, height: full + 140)
+        try await b.screenshot(to: "\(Self.shots)/report-html-wide.png")
+        try await b.setSize(width: 1280, height: 900)
 
         // A second job for the compare page, then every page at laptop and phone width.
         let second = json(try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme),

@@ -119,7 +119,7 @@ struct ReportPage {
         body{font-family:system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;color:#1d2327;max-width:1100px;margin:0 auto;padding:1rem;line-height:1.45}
         h1{font-size:1.4rem}h2{font-size:1.1rem;margin-top:1.5rem}
         .grid{display:grid;grid-template-columns:repeat(auto-fit,minmax(320px,1fr));gap:1rem}
-        figure{margin:0 0 1rem}svg{width:100%;height:auto}
+        figure{margin:0 0 1rem}svg{width:100%;height:auto;max-width:760px}pre{white-space:pre-wrap;overflow-wrap:anywhere;background:#f1f3f1;padding:.5rem}
         table{border-collapse:collapse;width:100%;margin:.5rem 0 1rem}caption{text-align:left;color:#5b6770;font-size:.9rem}
         th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #d9dedb}th{color:#5b6770;font-size:.85rem}
         .num{text-align:right;font-variant-numeric:tabular-nums}

@@ -38,10 +38,10 @@ export async function comparePage(main, signal, query) {
         xLabel: 'fraction of prunable weights remaining (log)', yLabel: 'accuracy', yMin: 0, yMax: 1, legend: true,
         xFormat: (v) => `${+(100 * v).toPrecision(3)}%`, series, empty: 'choose two or more jobs' }));
       summary.replaceChildren(h('div', { class: 'table-wrap' }, h('table', {},
-        h('thead', {}, h('tr', {}, ['job', 'method', 'model', 'sparsity', 'accuracy'].map((c) => h('th', { scope: 'col' }, c)))),
+        h('thead', {}, h('tr', {}, ['job', 'method', 'model', 'sparsity', 'accuracy'].map((c, i) => h('th', { scope: 'col', class: i === 2 ? 'hide-narrow' : (i > 2 ? 'num' : null) }, c)))),
         h('tbody', {}, selected.map((j) => {
           const s = specSummary(j.spec);
-          return h('tr', {}, h('td', {}, h('a', { href: `#/job/${j.id}` }, j.id.slice(0, 12) + '…')), h('td', {}, s.method), h('td', {}, s.model),
+          return h('tr', {}, h('td', {}, h('a', { href: `#/job/${j.id}`, 'aria-label': j.id, title: j.id }, j.id.slice(4, 12))), h('td', {}, s.method), h('td', { class: 'hide-narrow' }, s.model),
             h('td', { class: 'num' }, pct(j.result && j.result.sparsity)), h('td', { class: 'num' }, pct(j.result && j.result.test_accuracy)));
         })))));
     } catch (e) {

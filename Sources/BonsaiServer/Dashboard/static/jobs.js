@@ -78,7 +78,7 @@ function row(j, selected, onSelect) {
   const fraction = p.fraction || 0;
   return h('tr', { 'data-job': j.id, 'data-status': j.status },
     h('td', {}, box),
-    h('td', {}, h('a', { href: `#/job/${j.id}` }, j.id.slice(0, 12) + '…')),
+    h('td', {}, h('a', { href: `#/job/${j.id}`, 'aria-label': j.id, title: j.id }, j.id.slice(4, 12))),
     h('td', {}, statusBadge(j.status)),
     h('td', { class: 'hide-narrow' }, s.method),
     h('td', { class: 'hide-narrow' }, s.model),
