@@ -213,10 +213,12 @@ svg.chart .band.alt { fill: #f7f9f7; }
 .kv dd { margin: 0; font-variant-numeric: tabular-nums; }
 .actions { display: flex; flex-wrap: wrap; gap: .5rem; }
 .empty { padding: 1rem; text-align: center; color: var(--muted); }
+.show-narrow { display: none; }
 @media (max-width: 640px) {
   main { padding: .6rem; }
   .grid { grid-template-columns: 1fr; }
   .hide-narrow { display: none; }
+  .show-narrow { display: inline; }
   .card { padding: .7rem; }
   table.jobs td, table.jobs th { padding: .35rem .3rem; font-size: .85rem; }
   table.jobs progress { min-width: 3.5rem; }
@@ -940,7 +942,7 @@ export async function jobsPage(main, signal) {
   const table = h('table', { class: 'jobs', id: 'jobs-table' },
     h('caption', { class: 'muted small' }, 'Jobs of this tenant, newest first'),
     h('thead', {}, h('tr', {},
-      h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Select')), h('th', { scope: 'col' }, 'Job'), h('th', { scope: 'col' }, 'Status'),
+      h('th', { scope: 'col' }, h('span', { class: 'sr' }, 'Select')), h('th', { scope: 'col' }, 'Job'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Status'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'Method'), h('th', { scope: 'col', class: 'hide-narrow' }, 'Model'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'Data set'), h('th', { scope: 'col' }, 'Progress'),
       h('th', { scope: 'col', class: 'hide-narrow' }, 'ETA'), h('th', { scope: 'col', class: 'num' }, 'Accuracy'),
@@ -996,13 +998,15 @@ function row(j, selected, onSelect) {
   const fraction = p.fraction || 0;
   return h('tr', { 'data-job': j.id, 'data-status': j.status },
     h('td', {}, box),
-    h('td', {}, h('a', { href: `#/job/${j.id}`, 'aria-label': j.id, title: j.id }, j.id.slice(4, 12))),
-    h('td', {}, statusBadge(j.status)),
+    h('td', {}, h('a', { href: `#/job/${j.id}`, 'aria-label': j.id, title: j.id }, j.id.slice(4, 12)),
+      h('span', { class: 'show-narrow' }, h('br'), statusBadge(j.status))),
+    h('td', { class: 'hide-narrow' }, statusBadge(j.status)),
     h('td', { class: 'hide-narrow' }, s.method),
     h('td', { class: 'hide-narrow' }, s.model),
     h('td', { class: 'hide-narrow' }, s.dataset),
     h('td', {}, h('progress', { max: 1, value: fraction, 'aria-label': `progress of ${j.id}` }),
-      h('span', { class: 'small muted progress-text' }, ` ${Math.round(100 * fraction)} %${j.phase && j.status === 'running' ? ` · ${j.phase}` : ''}`)),
+      h('span', { class: 'small muted progress-text' }, ` ${Math.round(100 * fraction)} %${j.phase && j.status === 'running' ? ` · ${j.phase}` : ''}`),
+      j.status === 'running' ? h('span', { class: 'small muted show-narrow' }, ` · ETA ${duration(p.eta_seconds)}`) : null),
     h('td', { class: 'hide-narrow' }, j.status === 'running' ? duration(p.eta_seconds) : '—'),
     h('td', { class: 'num' }, pct(r.test_accuracy)),
     h('td', { class: 'num' }, pct(r.sparsity)));
