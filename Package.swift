@@ -57,7 +57,9 @@ let package = Package(
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
-            ]
+            ],
+            // The dashboard's files are embedded as a generated Swift file (see scripts/embed-dashboard.sh).
+            exclude: ["Dashboard/static"]
         ),
         .executableTarget(
             name: "bonsai",

@@ -38,13 +38,14 @@ struct ProblemMiddleware: RouterMiddleware {
     }
 }
 
-/// Bearer-token authentication (tokens are looked up by their SHA-256 hash). `/healthz` is open.
+/// Bearer-token authentication (tokens are looked up by their SHA-256 hash). `/healthz` and the
+/// dashboard's page and static files are open (the page asks for a token and sends it on API calls).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = BonsaiRequestContext
     let store: Store
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if request.uri.path == "/healthz" { return try await next(request, context) }
+        if request.uri.path == "/healthz" || DashboardAssets.isPublic(request.uri.path) { return try await next(request, context) }
         guard let header = request.headers[.authorization], header.lowercased().hasPrefix("bearer ") else {
             var p = Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "send 'Authorization: Bearer <token>'")
             p.extraHeaders = [("WWW-Authenticate", "Bearer")]

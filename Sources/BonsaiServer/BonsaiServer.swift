@@ -59,6 +59,7 @@ public final class BonsaiServer: Sendable {
         addDownloadRoutes(to: v1)
         addUploadRoutes(to: v1)
         addCatalogRoutes(to: router, v1: v1)
+        addDashboardRoutes(to: router, v1: v1)
         return router
     }
 
