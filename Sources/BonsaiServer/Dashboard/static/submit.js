@@ -11,7 +11,7 @@ function key() {
 function input(attrs) { return h('input', attrs); }
 
 export async function submitPage(main) {
-  const [{ methods }, { architectures }, { datasets }] = await Promise.all([
+  const [{ methods }, { architectures }, { datasets, uploaded = [] }] = await Promise.all([
     api('/v1/methods'), api('/v1/architectures'), api('/v1/datasets')]);
   main.replaceChildren(h('h1', {}, 'Submit a job'));
 
@@ -30,7 +30,11 @@ export async function submitPage(main) {
 
   const arch = h('select', { id: 'architecture' }, architectures.map((a) => h('option', { value: a.name, selected: a.name === 'lenet300' }, a.name)));
   const options = input({ id: 'model-options', type: 'text', value: '{"hidden": [32]}', placeholder: '{"hidden": [300, 100]}' });
-  const dataset = h('select', { id: 'dataset' }, datasets.map((d) => h('option', { value: d.name, selected: d.name === 'digits' }, `${d.name} — ${d.summary}`)));
+  // Built-in sets by name; the tenant's uploaded sets by id (value "upload:<id>").
+  const dataset = h('select', { id: 'dataset' },
+    datasets.map((d) => h('option', { value: d.name, selected: d.name === 'digits' }, `${d.name} — ${d.summary}`)),
+    uploaded.map((d) => h('option', { value: `upload:${d.id}` }, `${d.name} — uploaded ${d.format} set ${d.id}`)));
+  const startWeights = input({ id: 'start-weights', type: 'text', placeholder: 'model-… (optional)' });
   const unit = h('select', { id: 'train-unit' }, h('option', { value: 'epochs' }, 'epochs'), h('option', { value: 'steps' }, 'steps'));
   const length = input({ id: 'train-length', type: 'number', min: 1, step: 1, value: 1 });
   const batch = input({ id: 'batch-size', type: 'number', min: 1, step: 1, value: 32 });
@@ -47,11 +51,12 @@ export async function submitPage(main) {
   function spec() {
     const s = {
       model: { architecture: arch.value },
-      dataset: { name: dataset.value },
+      dataset: dataset.value.startsWith('upload:') ? { upload: dataset.value.slice(7) } : { name: dataset.value },
       method: { name: methodSelect.value, ...(settings ? settings.read() : {}) },
       train: { batch_size: Number(batch.value), optimizer: { name: opt.value, lr: Number(lr.value) } },
       seed: Number(seed.value || 0),
     };
+    if (startWeights.value.trim()) s.weights = startWeights.value.trim();
     const o = options.value.trim();
     if (o) { try { s.model.options = JSON.parse(o); } catch { s.model.options = o; } }
     s.train[unit.value] = Number(length.value);
@@ -67,7 +72,8 @@ export async function submitPage(main) {
     h('fieldset', {}, h('legend', {}, 'Model and data'), h('div', { class: 'fields' },
       field('Architecture', arch, 'From GET /v1/architectures', 'model.architecture'),
       field('Model options (JSON)', options, 'e.g. {"hidden": [300, 100]} or {"width": 0.5}', 'model.options'),
-      field('Data set', dataset, 'From GET /v1/datasets', 'dataset.name'))),
+      field('Data set', dataset, 'Built-in or uploaded (GET /v1/datasets)', dataset.value.startsWith('upload:') ? 'dataset.upload' : 'dataset.name'),
+      field('Starting weights', startWeights, 'An uploaded model id (POST /v1/models); set training length 0 to skip pretraining', 'weights'))),
     h('fieldset', {}, h('legend', {}, 'Training'), h('div', { class: 'fields' },
       field('Length unit', unit, null), field('Length', length, 'Training epochs or optimizer steps', 'train'),
       field('Batch size', batch, null, 'train.batch_size'), field('Optimizer', opt, null, 'train.optimizer.name'),
@@ -99,13 +105,14 @@ export async function submitPage(main) {
   });
   main.append(h('section', { class: 'card' }, form));
   renderSettings();
-  main.append(uploads(architectures, datasets));
+  main.append(uploads(architectures, datasets, uploaded));
 }
 
 /** Upload of pretrained weights (POST /v1/models) and of data sets (POST /v1/datasets). */
-function uploads(architectures, datasets) {
+function uploads(architectures, datasets, uploaded) {
   const arch = h('select', { id: 'upload-architecture' }, architectures.map((a) => h('option', { value: a.name }, a.name)));
-  const ds = h('select', { id: 'upload-dataset' }, datasets.map((d) => h('option', { value: d.name }, d.name)));
+  const ds = h('select', { id: 'upload-dataset' }, datasets.filter((d) => d.kind === 'image').map((d) => h('option', { value: d.name }, d.name)),
+    uploaded.filter((d) => d.kind === 'image').map((d) => h('option', { value: d.id }, `${d.name} (${d.id})`)));
   const opts = input({ id: 'upload-options', type: 'text', placeholder: '{"hidden": [300, 100]}' });
   const file = input({ id: 'upload-file', type: 'file', accept: '.safetensors' });
   const out = h('div', { 'aria-live': 'polite', id: 'upload-result' });
@@ -131,23 +138,50 @@ function uploads(architectures, datasets) {
     }
   });
 
+  // Data sets: multipart/form-data with the format's parts as files (see docs/server.md).
+  const roles = {
+    idx: [['train_images', true], ['train_labels', true], ['test_images', false], ['test_labels', false], ['classes', false]],
+    cifar: [['train', true], ['classes', true], ['test', false]],
+    tsv: [['train', true], ['classes', true], ['test', false]],
+  };
+  const format = h('select', { id: 'dataset-format' }, Object.keys(roles).map((f) => h('option', { value: f }, f)));
   const dname = input({ id: 'dataset-name', type: 'text', placeholder: 'my-data' });
-  const dfile = input({ id: 'dataset-file', type: 'file' });
+  const pixelMax = input({ id: 'dataset-pixel-max', type: 'number', min: 1, max: 255, step: 1, placeholder: '255' });
+  const partsBox = h('div', { class: 'fields', id: 'dataset-parts' });
+  let files = {};
+  function renderParts() {
+    files = {};
+    partsBox.replaceChildren(...roles[format.value].map(([role, required]) => {
+      files[role] = input({ id: `dataset-part-${role}`, type: 'file' });
+      return field(`${role}${required ? '' : ' (optional)'}`, files[role], null, role);
+    }));
+  }
+  format.addEventListener('change', renderParts);
+  renderParts();
   const dout = h('div', { 'aria-live': 'polite' });
   const data = h('form', { id: 'dataset-form', novalidate: true },
     h('h2', {}, 'Upload a data set'),
-    h('p', { class: 'small muted' }, 'Sent to POST /v1/datasets?name=…; a server without data-set uploads answers with a problem shown here.'),
-    h('div', { class: 'fields' }, field('Name', dname, null, 'name'), field('File', dfile, null, 'body')),
+    h('p', { class: 'small muted' }, 'IDX (gzip\'d or not), CIFAR-10 binary records or label-TAB-text TSV; every part is validated by loading it.'),
+    h('div', { class: 'fields' }, field('Format', format, null, 'format'), field('Name', dname, null, 'name'),
+      field('Largest pixel value (IDX)', pixelMax, 'e.g. 16 for scikit-learn digits', 'pixel_max')),
+    partsBox,
     h('button', { type: 'submit' }, 'Upload data set'), dout);
   data.addEventListener('submit', async (ev) => {
     ev.preventDefault();
     clearErrors(data);
     dout.replaceChildren();
-    if (!dfile.files[0]) { showFieldError(data, 'body', 'choose a file'); return; }
+    const body = new FormData();
+    body.append('format', format.value);
+    if (dname.value.trim()) body.append('name', dname.value.trim());
+    if (pixelMax.value !== '') body.append('pixel_max', pixelMax.value);
+    for (const [role, required] of roles[format.value]) {
+      const f = files[role].files[0];
+      if (f) body.append(role, f, f.name);
+      else if (required) { showFieldError(data, role, 'choose a file'); return; }
+    }
     try {
-      const r = await api(`/v1/datasets?${new URLSearchParams({ name: dname.value })}`, { method: 'POST', body: dfile.files[0],
-        headers: { 'Content-Type': 'application/octet-stream' } });
-      dout.replaceChildren(h('p', { class: 'ok' }, `Stored data set ${r.name || r.id || dname.value}.`));
+      const r = await api('/v1/datasets', { method: 'POST', body });
+      dout.replaceChildren(h('p', { class: 'ok' }, `Stored data set ${r.id}: ${r.manifest.train_samples} training and ${r.manifest.test_samples} test samples, ${r.manifest.class_names.length} classes.`));
     } catch (e) {
       dout.replaceChildren(problemBox(e));
       if (e instanceof ApiError && e.field) showFieldError(data, e.field, e.problem.detail || e.message);
