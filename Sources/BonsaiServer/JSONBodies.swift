@@ -41,7 +41,17 @@ enum JSONBody {
             "links": ["self": "/v1/jobs/\(j.id)", "metrics": "/v1/jobs/\(j.id)/metrics", "events": "/v1/jobs/\(j.id)/events",
                       "weights": "/v1/jobs/\(j.id)/weights", "masks": "/v1/jobs/\(j.id)/masks", "report": "/v1/jobs/\(j.id)/report"],
         ]
-        if includeSpec { object["spec"] = parse(j.spec) }
+        if includeSpec {
+            object["spec"] = parse(j.spec)
+        } else if let spec = parse(j.spec) as? [String: Any] {
+            // Lists carry what a table shows instead of the whole spec.
+            let dataset = spec["dataset"] as? [String: Any]
+            object["summary"] = [
+                "method": (spec["method"] as? [String: Any])?["name"] ?? NSNull(),
+                "architecture": (spec["model"] as? [String: Any])?["architecture"] ?? NSNull(),
+                "dataset": dataset?["upload"] ?? dataset?["name"] ?? NSNull(),
+            ]
+        }
         return object
     }
 

@@ -114,6 +114,9 @@ import Testing
             let page2 = json(try await client.execute(uri: "/v1/jobs?limit=2&cursor=\(cursor)", method: .get, headers: t.headers(t.acme)).body)
             #expect((page1["jobs"] as? [Any])?.count == 2 && (page2["jobs"] as? [Any])?.count == 1)
             #expect(page2["next_cursor"] is NSNull)
+            let summary = try #require(((page1["jobs"] as? [[String: Any]])?.first)?["summary"] as? [String: Any])
+            #expect(summary["method"] as? String == "magnitude" && summary["architecture"] as? String == "lenet300"
+                    && summary["dataset"] as? String == "digits")
 
             // Delete needs a final state (409); cancel a queued job; cancelling again is 409; then delete.
             #expect(try await client.execute(uri: "/v1/jobs/\(id)", method: .delete, headers: t.headers(t.acme)).status == .conflict)

@@ -927,6 +927,12 @@ const specs = new Map(); // job id → spec (a spec never changes, so it is fetc
 const STATUSES = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
 async function fetchSpecs(jobs) {
+  // GET /v1/jobs carries a summary of each spec; older servers need one fetch per job.
+  for (const j of jobs) {
+    if (j.summary && !specs.has(j.id)) {
+      specs.set(j.id, { method: { name: j.summary.method }, model: { architecture: j.summary.architecture }, dataset: { name: j.summary.dataset } });
+    }
+  }
   const missing = jobs.filter((j) => !specs.has(j.id)).slice(0, 50);
   await Promise.all(missing.map(async (j) => {
     try { specs.set(j.id, (await api(`/v1/jobs/${j.id}`)).spec); } catch { specs.set(j.id, null); }
