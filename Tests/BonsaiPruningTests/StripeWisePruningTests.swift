@@ -25,7 +25,7 @@ import BonsaiPruning
                                       initial: .normal([weight.shape[0], weight.shape[2], weight.shape[3]], using: &rng))
         skeleton.attach(to: weight)
         defer { weight.reparameterization = nil }
-        let w = weight.value.doubles, s = skeleton.parameter.value.doubles, eff = Engine.withoutGrad { weight.effective.doubles }
+        let w = weight.value.floats, s = skeleton.parameter.value.floats, eff = Engine.withoutGrad { weight.effective.floats }
         let (c, k2) = (weight.shape[1], weight.shape[2] * weight.shape[3])
         for i in w.indices {
             let n = i / (c * k2), position = i % k2
@@ -46,7 +46,7 @@ import BonsaiPruning
         for i in stride(from: 0, to: values.count, by: 5) { values[i] = 0.004 }
         values[1] = 0.01
         skeletons[0].parameter.assign(Tensor(shape: skeletons[0].parameter.shape, scalars: values))
-        let parameters = model.namedParameters() + skeletons.map { ("skeleton.\($0.path)", $0.parameter) }
+        let parameters = model.namedParameters() + skeletons.map { (path: "skeleton.\($0.path)", parameter: $0.parameter) }
         let optimizer = try OptimizerConfig(name: "sgd", lr: 0.1, momentum: 0.9, weightDecay: 5e-4).make(parameters: parameters)
         let trainer = try Trainer(model: model, config: TrainingConfig(epochs: nil, steps: 6, batchSize: 32), seed: 1, optimizer: optimizer)
         var hooks = StripeWisePruning.hooks(skeletons, penalty: 1e-3, threshold: 0.01, model: model,

@@ -124,7 +124,7 @@ public struct StripeWisePruning: PruningMethod {
         try context.phase("train") {
             for s in skeletons { s.attach(to: model.parameter(at: s.path)!) }
             defer { for s in skeletons { model.parameter(at: s.path)!.reparameterization = nil } }
-            let parameters = model.namedParameters().filter { $0.parameter.trainable } + skeletons.map { ("skeleton.\($0.path)", $0.parameter) }
+            let parameters = model.namedParameters().filter { $0.parameter.trainable } + skeletons.map { (path: "skeleton.\($0.path)", parameter: $0.parameter) }
             let optimizer = try context.spec.train.optimizer.make(parameters: parameters)
             let hooks = Self.hooks(skeletons, penalty: penalty, threshold: delta, model: model, groups: groups)
             try context.train(context.spec.train, hooks: hooks, optimizer: optimizer)
@@ -205,7 +205,7 @@ public struct StripeWisePruning: PruningMethod {
 
     /// Exactly `round(sparsity·S)` stripes removed over all skeletons by `|I|` (dead stripes first,
     /// ties by position through ``TopMask``), or the dead ones if they are more.
-    static func exactStripes(_ skeletons: [FilterSkeleton], live: [[Bool]], sparsity: Double) -> [[Bool]] {
+    public static func exactStripes(_ skeletons: [FilterSkeleton], live: [[Bool]], sparsity: Double) -> [[Bool]] {
         var scores: [Double] = []
         for (s, alive) in zip(skeletons, live) {
             let values = s.parameter.value.doubles
