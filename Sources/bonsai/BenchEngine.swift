@@ -7,7 +7,7 @@ struct Bench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure performance.",
-        subcommands: [BenchEngine.self, BenchTrain.self, BenchData.self, BenchStructured.self, BenchSparse.self])
+        subcommands: [BenchEngine.self, BenchTrain.self, BenchData.self, BenchStructured.self, BenchSparse.self, BenchStripes.self])
 }
 
 /// `bonsai bench engine`: the tensor engine's throughput on the work that dominates training.
