@@ -86,9 +86,9 @@ import Testing
 
     /// The pipeline's result compacts to a dense model with identical outputs.
     @Test func selectedNetworkCompactsExactly() throws {
-        let spec = PipelineSpec(model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4)),
+        let spec = PipelineSpec(model: ModelSpec(architecture: "lenet300", options: ArchitectureOptions(hidden: [24, 12])),
                                 dataset: DatasetSpec(name: "digits", validation: 0),
-                                methodJSON: Data(#"{"name": "greedy-forward", "candidates": 6, "eval_samples": 200, "batch_size": 32, "tolerance": 0.1}"#.utf8),
+                                methodJSON: Data(#"{"name": "greedy-forward", "candidates": 6, "eval_samples": 200, "batch_size": 32, "tolerance": 0.1, "intermediate_epochs": 0}"#.utf8),
                                 train: TrainingConfig(epochs: nil, steps: 20, batchSize: 32, optimizer: OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9)),
                                 finetune: PhaseOverrides(steps: 2), seed: 4)
         let data = try PreparedData.load(spec.dataset, batchSize: 32, seed: 4, directory: TestData.directory)
