@@ -55,7 +55,7 @@ public enum SCOPVersusL1: Reproduction {
                 let movement = betaLists.flatMap { $0 }.map { Swift.abs($0 - 0.5) }.reduce(0, +) / Double(betaLists.flatMap { $0 }.count)
                 let scores = SCOP.scores(scopModel, groups: groups, betas: betaLists, paper: false)
                 options.log("seed \(seed): ablating \(groups.reduce(0) { $0 + $1.channels }) channels one at a time")
-                let ablation = ablationCosts(scopModel, groups: groups, batches: Array(data.test.prefix(2)))
+                let ablation = ablationCosts(scopModel, groups: groups, batches: Array(data.test.prefix(options.quick ? 1 : 2)))
                 let rhoSCOP = meanRankCorrelation(scores, ablation)
                 let rhoL1 = meanRankCorrelation(ChannelScores.filterL1(scopModel, groups: groups), ablation)
                 var scopPruned = 0.0
@@ -103,7 +103,7 @@ public enum SCOPVersusL1: Reproduction {
             notes: ["resnet20 width \(width) (inner block channels pruned, 50 % per layer), cifar10 subset 1000 train / 1000 test, pretrain \(pretrainEpochs) epochs SGD lr 0.05 cosine, batch 64",
                     "β: \(knockoffEpochs) epochs Adam lr 4e-3 betas (0.5, 0.9), Gaussian model-X knockoffs (shrinkage 0.2, fitted on the 1000 training images, p = 3072) instead of the reference's GAN",
                     "fine-tune \(finetuneEpochs) epochs, Nesterov SGD lr 0.01 cosine, weight decay 1e-4, both arms",
-                    "ablation: loss increase on the first 512 test images when one channel is removed; ρ is averaged over the 9 layers"])
+                    "ablation: loss increase on the first \(options.quick ? 256 : 512) test images when one channel is removed; ρ is averaged over the 9 layers"])
     }
 
     /// Loss increase when each channel alone is removed (its consumer input columns zeroed).
