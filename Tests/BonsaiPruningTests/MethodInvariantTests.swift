@@ -45,6 +45,8 @@ import BonsaiPruning
         "filter-l1": Case(settings: #"{"name": "filter-l1", "ratio": 0.5}"#, sparsity: nil),
         "network-slimming": Case(settings: #"{"name": "network-slimming", "penalty": 1e-3, "percent": 0.4}"#, sparsity: nil,
                                  model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
+        "scop": Case(settings: #"{"name": "scop", "ratio": 0.5, "knockoff_steps": 3, "covariance_samples": 200}"#, sparsity: nil, model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
+        "greedy-forward": Case(settings: #"{"name": "greedy-forward", "candidates": 8, "eval_samples": 200, "batch_size": 32, "intermediate_epochs": 0.05}"#, sparsity: nil),
         "polarization": Case(settings: #"{"name": "polarization", "lambda": 1e-3, "t": 1.2}"#, sparsity: nil,
                              model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
         "stripe-wise": Case(settings: #"{"name": "stripe-wise", "penalty": 1e-3, "stripe_sparsity": 0.5}"#, sparsity: nil, model: ModelSpec(architecture: "conv2")),

@@ -89,6 +89,8 @@ public enum PruningRegistry {
         SNIP.self,
         GraSP.self,
         SynFlow.self,
+        SCOP.self,
+        GreedyForwardSelection.self,
         FilterL1Pruning.self,
         NetworkSlimming.self,
         PolarizationPruning.self,

@@ -78,6 +78,8 @@ public enum ReproductionRegistry {
         HydraVersusLWM.self,
         MovementVersusMagnitude.self,
         GreedyToyRate.self,
+        SCOPVersusL1.self,
+        GreedyVersusMagnitudeWidth.self,
         LotteryVersusReinit.self,
         SmartRatioVersusSNIP.self,
         LayerCollapse.self,
