@@ -16,9 +16,19 @@ import Foundation
 ///
 /// α is scaled up from the paper's 1e-5 because the run is ~250× shorter (≈ 500 steps instead of
 /// 125 k): the L1 term alone moves a skeleton entry by `α·Σ_t lr_t/(1−μ)` over training — ≈ 0.6 in
-/// the paper's VGG-16 run (lr 0.1 stepped at 50 %/75 % of 160 epochs × 782 steps) — so α is chosen
-/// to give the same total drift here (5e-3 for 30 cosine epochs of 16 steps at lr 0.05, 1.5e-2 for
-/// the quick 10). It was set by this arithmetic before any run, not tuned on results.
+/// the paper's VGG-16 run (lr 0.1 stepped at 50 %/75 % of 160 epochs × 782 steps). The first run
+/// used that same drift (α = 1.5e-2 for the quick 10 epochs): it killed **no** stripe (0 of 6192;
+/// the skeletons only fell to ≈ 0.4, far above δ = 0.01 — the paper's much longer run lets the
+/// cross-entropy gradient, which grows as a BN-normalised filter's skeleton shrinks, finish the
+/// job). The drift was then raised to ≈ 2 (α = 1.7e-2 for 30 epochs, 5.1e-2 for the quick 10),
+/// once, to make the method prune at all; the comparison itself is at whatever MACs SWP reaches.
+/// Result (quick, seed 1): the whole network collapsed — 0 of 6192 stripes left, 8.9 % accuracy.
+/// With batch norm after every conv the loss is invariant to a filter's scale, so nothing resists
+/// the L1 pull on a filter's skeleton as a whole: all entries fall at about the rate `α·lr/(1−μ)`
+/// and cross δ together, all-or-nothing, unless training is long enough for the cross-entropy
+/// gradient (∝ 1/scale) to separate the stripes. At this scale the claim could not be tested; a
+/// drift between the two was not tried (it would be tuning to a knife edge). Not tried either, for
+/// lack of time: `stripe_sparsity` (an exact stripe budget ranked by the learned skeleton).
 public enum SWPVersusFilterL1: Reproduction {
     public static let name = "swp-vs-filter-l1"
     public static let claim = "At equal FLOPs, stripe-wise pruning (no fine-tuning) is more accurate than L1 filter pruning (fine-tuned), and close to the dense network."
@@ -38,8 +48,8 @@ public enum SWPVersusFilterL1: Reproduction {
     public static func run(_ options: ReproductionOptions) throws -> ReproductionReport {
         let epochs = options.quick ? 10 : 30
         let finetune = options.quick ? 3 : 10
-        // The same total L1 drift α·Σlr/(1−μ) ≈ 0.6 as the paper's 1e-5 over 160 epochs (see above).
-        let alpha = 5e-3 * 30 / Double(epochs)
+        // A total L1 drift α·Σlr/(1−μ) ≈ 2 (see above; ≈ 0.6, the paper's, killed no stripe).
+        let alpha = 1.7e-2 * 30 / Double(epochs)
         var rows: [[String]] = []
         var wins = 0, close = 0, matched = 0, substantial = 0
         for seed in options.seeds {
@@ -82,7 +92,9 @@ public enum SWPVersusFilterL1: Reproduction {
             rows: rows, checks: checks,
             notes: ["vgg11 (BN) width 0.25, cifar10 subset (1000 train / 1000 test), \(epochs) epochs (cosine, lr 0.05, momentum 0.9, wd 5e-4, batch 64); filter L1 fine-tunes \(finetune) epochs at lr 0.01",
                     "α = \(Format.number(alpha, digits: 4)) (paper 1e-5 over ~125 k steps; ours ≈ \(epochs * 16) steps), δ = 0.01; MACs are the masked model's non-zero weight MACs (FlopCounter), which for SWP equal the stripe-wise execution's GEMM work",
-                    "the dense accuracy is filter L1's pretrained network (same seed, same schedule, no skeleton)"])
+                    "the dense accuracy is filter L1's pretrained network (same seed, same schedule, no skeleton)",
+                    "first attempt (quick, seed 1, α = 0.015 = the paper's total L1 drift): 0 of 6192 stripes removed, SWP 43.5 % vs dense 46.1 %; α raised to a drift of ≈ 2 once, not tuned further",
+                    "second attempt (α = 0.051 quick): every stripe died (0 of 6192, 8.9 % accuracy) — all-or-nothing under BN scale invariance at this run length; the claim is untested at this scale"])
     }
 
     static func spec(_ method: String, train: TrainingConfig, tune: PhaseOverrides, seed: UInt64) -> PipelineSpec {
