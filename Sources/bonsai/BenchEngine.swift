@@ -26,6 +26,10 @@ struct Bench: ParsableCommand {
 /// repetition of a layer is preceded by one SGEMM-1024, and a layer's ratio is its rate over the
 /// SGEMM rate of its own repetitions. The printed SGEMM-1024 figure is the median of all those
 /// samples; a model's ratio weights each layer's time by its count and rescales it to that figure.
+///
+/// Then the element-wise section (``ElementwiseBandwidth``): GB/s of the element-wise loops of the
+/// ops on large tensors against `memcpy` of the same size, from the same run. `--section` runs one
+/// part only.
 struct BenchEngine: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "engine",
@@ -49,35 +53,55 @@ struct BenchEngine: ParsableCommand {
     @Option(help: "Only benchmark layers whose description contains this text (e.g. \"64→64\").")
     var layer: String?
 
+    @Option(help: "Sections to run: all, conv (SGEMM and the convolution layers) or elementwise.")
+    var section: String = "all"
+
+    @Option(help: "Floats per tensor of the element-wise section.")
+    var elementwiseCount: Int = 16 << 20
+
     func validate() throws {
         guard threads >= 1 else { throw ValidationError("--threads must be at least 1") }
         guard repetitions >= 1 else { throw ValidationError("--repetitions must be at least 1") }
         guard batch >= 1 else { throw ValidationError("--batch must be at least 1") }
+        guard ["all", "conv", "elementwise"].contains(section) else {
+            throw ValidationError("--section must be all, conv or elementwise")
+        }
+        guard elementwiseCount >= 1 else { throw ValidationError("--elementwise-count must be at least 1") }
     }
 
     func run() throws {
         Engine.withThreads(threads) {
             print("bonsai bench engine: threads \(threads), repetitions \(repetitions) (\(best ? "fastest" : "median")), batch \(batch)"
                   + (cpuTime ? ", timed in process CPU time" : "") + loadAverage())
-            let sgemm512 = SquareSgemm(size: 512), sgemm1024 = SquareSgemm(size: 1024)
-            _ = time(sgemm512.run)
-            let small = sgemm512.flops / statistic((0..<(3 * repetitions)).map { _ in time(sgemm512.run) }) / 1e9
-            print(String(format: "sgemm  512×512×512     %8.1f GFLOP/s", small))
-            var results: [(model: String, layer: ConvLayerSpec, result: LayerResult)] = []
-            var referenceSamples: [Double] = []
-            for model in ConvLayerSpec.models(batch: batch) {
-                for spec in model.layers where layer.map({ "\(model.name) \(spec.name)".contains($0) }) ?? true {
-                    let result = measure(spec, reference: sgemm1024)
-                    referenceSamples += result.referenceSeconds
-                    results.append((model.name, spec, result))
-                }
+            if section != "elementwise" { runConv() }
+            if section != "conv" {
+                let bandwidth = ElementwiseBandwidth(count: elementwiseCount, repetitions: repetitions, threads: threads,
+                                                     time: { time($0) })
+                for line in bandwidth.run() { print(line) }
             }
-            if referenceSamples.isEmpty { referenceSamples = (0...repetitions).map { _ in time(sgemm1024.run) } }
-            let reference = sgemm1024.flops / statistic(referenceSamples) / 1e9
-            print(String(format: "sgemm 1024×1024×1024   %8.1f GFLOP/s   (%d samples interleaved with the layers)",
-                         reference, referenceSamples.count) + loadAverage())
-            report(results, reference: reference)
         }
+    }
+
+    /// SGEMM and the convolution layers.
+    private func runConv() {
+        let sgemm512 = SquareSgemm(size: 512), sgemm1024 = SquareSgemm(size: 1024)
+        _ = time(sgemm512.run)
+        let small = sgemm512.flops / statistic((0..<(3 * repetitions)).map { _ in time(sgemm512.run) }) / 1e9
+        print(String(format: "sgemm  512×512×512     %8.1f GFLOP/s", small))
+        var results: [(model: String, layer: ConvLayerSpec, result: LayerResult)] = []
+        var referenceSamples: [Double] = []
+        for model in ConvLayerSpec.models(batch: batch) {
+            for spec in model.layers where layer.map({ "\(model.name) \(spec.name)".contains($0) }) ?? true {
+                let result = measure(spec, reference: sgemm1024)
+                referenceSamples += result.referenceSeconds
+                results.append((model.name, spec, result))
+            }
+        }
+        if referenceSamples.isEmpty { referenceSamples = (0...repetitions).map { _ in time(sgemm1024.run) } }
+        let reference = sgemm1024.flops / statistic(referenceSamples) / 1e9
+        print(String(format: "sgemm 1024×1024×1024   %8.1f GFLOP/s   (%d samples interleaved with the layers)",
+                     reference, referenceSamples.count) + loadAverage())
+        report(results, reference: reference)
     }
 
     /// Prints one line per layer, one per model and the summary line.

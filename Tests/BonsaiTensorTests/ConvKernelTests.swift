@@ -42,6 +42,23 @@ import BonsaiTensor
         Case(input: [2, 4, 18, 17], weight: [6, 2, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 2), bias: true),
         Case(input: [1, 4, 36, 34], weight: [4, 2, 3, 3], geometry: .init(stride: 2, padding: 1, groups: 2), bias: true),
         Case(input: [2, 3, 20, 20], weight: [2, 3, 3, 3], geometry: .init(), bias: false),
+        // 1×1 kernels at strides above 1 (the sampled gather / write-once scatter): odd sizes whose
+        // last sample row or column leaves a remainder, mixed strides, groups, and a plane of more
+        // than 256 outputs (chunked rows).
+        Case(input: [3, 5, 9, 11], weight: [4, 5, 1, 1], geometry: .init(stride: 2), bias: true),
+        Case(input: [2, 4, 10, 7], weight: [6, 4, 1, 1], geometry: .init(strideH: 3, strideW: 2, padH: 0, padW: 0), bias: false),
+        Case(input: [2, 6, 8, 9], weight: [4, 3, 1, 1], geometry: .init(strideH: 1, strideW: 3, padH: 0, padW: 0, groups: 2), bias: true),
+        Case(input: [1, 3, 40, 37], weight: [5, 3, 1, 1], geometry: .init(stride: 2), bias: false),
+        Case(input: [5, 16, 16, 16], weight: [32, 16, 1, 1], geometry: .init(stride: 2), bias: false),
+        // Stride 1 with 8–32 input channels per group and ≥ 256 outputs per plane: the forward (and
+        // the input gradient, a forward of dY) as GEMMs over shifted views of the padded input
+        // (ConvWide): odd sizes, groups, 5×5, no padding, asymmetric padding and a 3×1 kernel.
+        Case(input: [2, 8, 16, 17], weight: [12, 8, 3, 3], geometry: .init(stride: 1, padding: 1), bias: true),
+        Case(input: [1, 18, 20, 16], weight: [6, 9, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 2), bias: false),
+        Case(input: [2, 8, 18, 18], weight: [9, 8, 5, 5], geometry: .init(stride: 1, padding: 2), bias: true),
+        Case(input: [2, 10, 21, 19], weight: [8, 10, 3, 3], geometry: .init(), bias: false),
+        Case(input: [2, 8, 16, 16], weight: [10, 8, 3, 1], geometry: .init(strideH: 1, strideW: 1, padH: 1, padW: 0), bias: true),
+        Case(input: [1, 9, 17, 15], weight: [11, 9, 4, 2], geometry: .init(strideH: 1, strideW: 1, padH: 2, padW: 1), bias: true),
     ]
 
     /// Seeded random shapes: odd sizes, strides 1–3, padding 0–2, groups 1, 2 or depthwise.
@@ -105,6 +122,8 @@ import BonsaiTensor
         Case(input: [4, 8, 9, 9], weight: [8, 4, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 2), bias: true),
         Case(input: [3, 8, 9, 9], weight: [16, 1, 3, 3], geometry: .init(stride: 1, padding: 1, groups: 8), bias: true),
         Case(input: [6, 16, 8, 8], weight: [32, 16, 1, 1], geometry: .init(), bias: true),
+        Case(input: [5, 8, 17, 16], weight: [16, 8, 1, 1], geometry: .init(stride: 2), bias: false),
+        Case(input: [3, 16, 16, 16], weight: [16, 16, 3, 3], geometry: .init(stride: 1, padding: 1), bias: true),
         // One image: the GEMMs themselves split across the budget.
         Case(input: [1, 16, 32, 32], weight: [32, 16, 3, 3], geometry: .init(stride: 1, padding: 1), bias: true),
     ]

@@ -22,7 +22,9 @@
 /// are tiled, several images side by side in one `[K × nb·P]` matrix so one GEMM covers them, with
 /// the output (or the gathered output gradient) copied between the tile layout `[O/g × nb·P]` and
 /// NCHW. 1×1 stride-1 unpadded convolutions need no unfolding: the input planes `[C/g × P]` already
-/// are the column matrix.
+/// are the column matrix. Stride-1 layers with 8–32 input channels per group and planes of at
+/// least 256 outputs skip im2col in the forward pass (and so in the input gradient, which runs as
+/// a forward): ``ConvWide``.
 enum ConvGemm {
     /// The target number of columns of a block's column matrix. Chosen by A/B runs of the CIFAR
     /// layers of `bonsai bench engine` (alternating variants within one process on a busy 2-core
@@ -104,6 +106,9 @@ enum ConvGemm {
     private static func forward<T: TensorScalar>(images: Range<Int>, x: UnsafePointer<T>, weight: UnsafePointer<T>,
                                                  bias: UnsafePointer<T>?, out: UnsafeMutablePointer<T>, shape s: ConvShape) {
         guard !images.isEmpty else { return }
+        if ConvWide.applies(s) {
+            return ConvWide.forward(images: images, x: x, weight: weight, bias: bias, out: out, shape: s)
+        }
         let (plane, k, outPer, inPer) = (s.outPlane, s.colRows, s.outPerGroup, s.inPerGroup)
         if s.isPointwise {
             for n in images {

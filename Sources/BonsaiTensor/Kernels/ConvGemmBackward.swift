@@ -64,9 +64,13 @@ extension ConvGemm {
     /// `k − 1 − p`. Run through ``forward(x:weight:bias:out:shape:)`` its GEMM has inner dimension
     /// `(O/groups)·kh·kw` and writes dX once, where `Wᵀ·dY` + col2im has inner dimension `O/groups`
     /// (16 for a ResNet-20 stage) and a read-modify-write fold. Nil when the shortcut does not apply
-    /// (strides above 1, 1×1 kernels, padding beyond `k − 1`).
+    /// (strides above 1, 1×1 kernels, padding beyond `k − 1`) or does not pay: when the input plane
+    /// is more than 25 % larger than the output plane (an unpadded 5×5 on 12×12 gives 8×8 outputs,
+    /// and the transposed convolution would unfold 12×12 positions, mostly of padding, for every
+    /// one of its `(O/groups)·kh·kw` rows — 2.25 times the column matrix of `Wᵀ · dY`).
     static func transposedShape(_ s: ConvShape) -> ConvShape? {
-        guard s.strideH == 1, s.strideW == 1, !s.isPointwise, s.padH < s.kernelH, s.padW < s.kernelW else { return nil }
+        guard s.strideH == 1, s.strideW == 1, !s.isPointwise, s.padH < s.kernelH, s.padW < s.kernelW,
+              4 * s.inPlane <= 5 * s.outPlane else { return nil }
         let geometry = Conv2dGeometry(strideH: 1, strideW: 1, padH: s.kernelH - 1 - s.padH, padW: s.kernelW - 1 - s.padW,
                                       groups: s.groups)
         let t = ConvShape(input: s.outputShape, weight: [s.inChannels, s.outPerGroup, s.kernelH, s.kernelW],

@@ -7,7 +7,8 @@ enum Elementwise {
         var out = Tensor.empty(x.shape, dtype: x.dtype)
         x.withScalars(T.self) { src in
             out.withMutableScalars(T.self) { dst in
-                for i in 0..<src.count { dst[i] = f(src[i]) }
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                apply(count: src.count, s, into: d, f)
             }
         }
         return out
@@ -21,7 +22,8 @@ enum Elementwise {
         a.withScalars(T.self) { pa in
             b.withScalars(T.self) { pb in
                 out.withMutableScalars(T.self) { dst in
-                    for i in 0..<dst.count { dst[i] = f(pa[i], pb[i]) }
+                    guard let a = pa.baseAddress, let b = pb.baseAddress, let d = dst.baseAddress else { return }
+                    apply(count: dst.count, a, b, into: d, f)
                 }
             }
         }

@@ -21,12 +21,17 @@
 ///   past the edge), after which tap `(i, j)` reads phase `((i−ph) mod sh, (j−pw) mod sw)` at the
 ///   stride-1 shift `(⌊(i−ph)/sh⌋, ⌊(j−pw)/sw⌋)` — the `.shifted` copy again, with one strided
 ///   pass over the input instead of a strided gather per tap;
+/// - `.sampled` — a 1×1 kernel without padding at a stride above 1 (ResNet's projection
+///   shortcuts): each input element is read by at most one column entry, so `unfold` is a plain
+///   strided gather and `fold` writes every input element exactly once (its column entry or 0),
+///   with no clearing pass and no read-modify-write (see `Im2colSampled.swift`);
 /// - `.rows` — anything else: per (channel, tap, output row), a contiguous run of output columns
 ///   whose input column is inside the image (``ConvShape/validOutputRange(tap:size:outSize:stride:pad:)``).
 enum Im2col {
-    enum Layout { case shifted, phases, rows }
+    enum Layout { case shifted, phases, sampled, rows }
 
     static func layout(_ s: ConvShape) -> Layout {
+        if s.kernelH == 1 && s.kernelW == 1 && s.padH == 0 && s.padW == 0 { return .sampled }
         guard s.outWidth == s.phaseWidth else { return .rows }
         if s.strideH == 1 && s.strideW == 1 { return .shifted }
         // A single tap reads one phase once: splitting it off first would only add a copy.
@@ -53,6 +58,7 @@ enum Im2col {
                                         into col: UnsafeMutablePointer<T>, ld: Int, scratch: UnsafeMutablePointer<T>?) {
         let layout = layout(s)
         precondition(layout != .phases || scratch != nil, "Im2col.unfold: phase scratch missing for \(s)")
+        if layout == .sampled { return unfoldSampled(x, channels: channels, shape: s, rows: rows, into: col, ld: ld) }
         var row = 0
         for c in 0..<channels {
             for i in 0..<s.kernelH {
@@ -65,7 +71,7 @@ enum Im2col {
                         let shift = Shift(s, tap: (i, j))
                         unfoldShifted(UnsafePointer(scratch! + phaseOffset(s, channel: c, shift: shift)), shift,
                                       rows: rows, into: target)
-                    case .rows:
+                    case .rows, .sampled:
                         unfoldRows(x + c * s.inPlane, tap: (i, j), shape: s, rows: rows, into: target)
                     }
                     row += 1
@@ -78,20 +84,25 @@ enum Im2col {
     /// phase scratch for the `.phases` layout).
     static func beginFold<T: TensorScalar>(_ x: UnsafeMutablePointer<T>, channels: Int, shape s: ConvShape,
                                            scratch: UnsafeMutablePointer<T>?) {
-        if layout(s) == .phases {
+        switch layout(s) {
+        case .sampled:
+            return  // `fold` writes every element once
+        case .phases:
             precondition(scratch != nil, "Im2col.beginFold: phase scratch missing for \(s)")
             scratch!.update(repeating: 0, count: scratchCount(s, channels: channels))
-        } else {
+        case .shifted, .rows:
             x.update(repeating: 0, count: channels * s.inPlane)
         }
     }
 
     /// Adds the adjoint of output rows `rows` of a column matrix (rows of stride `ld`). `col` is
-    /// scratch too: entries that read padding may be overwritten with zeros.
+    /// scratch too: entries that read padding may be overwritten with zeros. (The `.sampled`
+    /// layout writes the input rows of `rows` outright instead, and its `beginFold` clears nothing.)
     static func fold<T: TensorScalar>(_ col: UnsafeMutablePointer<T>, ld: Int, channels: Int, shape s: ConvShape,
                                       rows: Range<Int>, into x: UnsafeMutablePointer<T>, scratch: UnsafeMutablePointer<T>?) {
         let layout = layout(s)
         precondition(layout != .phases || scratch != nil, "Im2col.fold: phase scratch missing for \(s)")
+        if layout == .sampled { return foldSampled(col, ld: ld, channels: channels, shape: s, rows: rows, into: x) }
         var row = 0
         for c in 0..<channels {
             for i in 0..<s.kernelH {
@@ -103,7 +114,7 @@ enum Im2col {
                     case .phases:
                         let shift = Shift(s, tap: (i, j))
                         foldShifted(source, shift, rows: rows, into: scratch! + phaseOffset(s, channel: c, shift: shift))
-                    case .rows:
+                    case .rows, .sampled:
                         foldRows(source, tap: (i, j), shape: s, rows: rows, into: x + c * s.inPlane)
                     }
                     row += 1
@@ -195,18 +206,21 @@ enum Im2col {
         let (height, width, outWidth, sw) = (s.height, s.width, s.outWidth, s.strideW)
         let valid = ConvShape.validOutputRange(tap: j, size: width, outSize: outWidth, stride: sw, pad: s.padW)
         for oh in rows {
+            // Plain loops rather than memset/memmove: the runs are short (an output row, often
+            // under 32 scalars) and the calls cost more than the copies.
             let dst = row + (oh - rows.lowerBound) * outWidth
             let ih = oh * s.strideH - s.padH + i
             if ih < 0 || ih >= height || valid.isEmpty {
-                dst.update(repeating: 0, count: outWidth)
+                for ow in 0..<outWidth { dst[ow] = 0 }
                 continue
             }
-            dst.update(repeating: 0, count: valid.lowerBound)
-            (dst + valid.upperBound).update(repeating: 0, count: outWidth - valid.upperBound)
+            for ow in 0..<valid.lowerBound { dst[ow] = 0 }
+            for ow in valid.upperBound..<outWidth { dst[ow] = 0 }
             // Input index of output column ow: ih·W + ow·sw − pw + j (never negative for ow in `valid`).
             let base = ih * width - s.padW + j
             if sw == 1 {
-                (dst + valid.lowerBound).update(from: plane + (base + valid.lowerBound), count: valid.count)
+                let src = plane + base
+                for ow in valid { dst[ow] = src[ow] }
             } else {
                 for ow in valid { dst[ow] = plane[base + ow * sw] }
             }

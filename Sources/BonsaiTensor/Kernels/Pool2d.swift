@@ -37,6 +37,13 @@ enum PoolKernels {
     /// first maximum in row-major scan order. NaN propagates (a NaN is taken as the maximum), as in PyTorch.
     static func maxForward<T: TensorScalar>(_ x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
                                             argmax: UnsafeMutablePointer<Int32>, shape s: PoolShape) {
+        if s.padding == 0 { return maxForwardInside(x, out: out, argmax: argmax, shape: s) }
+        maxForwardClipped(x, out: out, argmax: argmax, shape: s)
+    }
+
+    /// The general max kernel: windows clipped to the image (any padding).
+    static func maxForwardClipped<T: TensorScalar>(_ x: UnsafePointer<T>, out: UnsafeMutablePointer<T>,
+                                                   argmax: UnsafeMutablePointer<Int32>, shape s: PoolShape) {
         Parallel.forRanges(s.planes, minimumPerThread: 8) { planes in
             for plane in planes {
                 let source = x + plane * s.inPlane
@@ -66,10 +73,14 @@ enum PoolKernels {
     /// accumulates; each output's argmax lies in its own plane, so splitting over planes is race-free.
     static func maxBackward<T: TensorScalar>(_ grad: UnsafePointer<T>, argmax: UnsafePointer<Int32>,
                                              into dx: UnsafeMutablePointer<T>, planes: Int, inPlane: Int, outPlane: Int) {
+        // Plane by plane, so the cleared plane is still in the L1 cache when the scatter adds to it.
         Parallel.forRanges(planes, minimumPerThread: 8) { range in
-            (dx + range.lowerBound * inPlane).update(repeating: 0, count: range.count * inPlane)
-            for o in (range.lowerBound * outPlane)..<(range.upperBound * outPlane) {
-                dx[Int(argmax[o])] += grad[o]
+            for plane in range {
+                let target = dx + plane * inPlane
+                for i in 0..<inPlane { target[i] = 0 }
+                for o in (plane * outPlane)..<((plane + 1) * outPlane) {
+                    dx[Int(argmax[o])] += grad[o]
+                }
             }
         }
     }
