@@ -93,6 +93,7 @@ public enum PruningRegistry {
         NetworkSlimming.self,
         PolarizationPruning.self,
         StabilityPruning.self,
+        RuntimeChannelRL.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

@@ -83,6 +83,7 @@ public enum ReproductionRegistry {
         LayerCollapse.self,
         PolarizationVersusSlimming.self,
         InstabilityOrdering.self,
+        RuntimeRLBudget.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
