@@ -65,7 +65,7 @@ public final class GatedNetwork {
     public init(model: any Model, inputShape: [Int], seed: UInt64) throws {
         let flat: [any UnaryLayer]
         if let net = model as? ConvNet {
-            flat = net.features.layers + [Flatten()] + net.classifier.layers
+            flat = net.features.layers + [Flatten() as any UnaryLayer] + net.classifier.layers
         } else if let seq = model as? Sequential {
             flat = seq.layers
         } else {

@@ -44,7 +44,7 @@ public struct RuntimeInference {
                 let shape = network.budget.layers[l]
                 macs += shape.macsPerPair * shape.inChannels * shape.outChannels
             case let .plain(layer):
-                if let linear = layer as? Linear { macs += linear.inFeatures * linear.outFeatures }
+                if let fc = layer as? Linear { macs += fc.inFeatures * fc.outFeatures }
             }
         }
         return macs
@@ -93,16 +93,16 @@ public struct RuntimeInference {
                     fullWidth = conv.outChannels
                     kept.append(out.count)
                 case let .plain(layer):
-                    if let linear = layer as? Linear {
-                        var weight = linear.weight.effective
+                    if let fc = layer as? Linear {
+                        var weight = fc.weight.effective
                         if let channels = keptIn {
                             // The first linear after the convs: read only the kept channels' columns.
-                            let block = linear.inFeatures / fullWidth
+                            let block = fc.inFeatures / fullWidth
                             let columns = channels.flatMap { j in Array(j * block ..< (j + 1) * block) }
                             weight = weight.indexSelect(axis: 1, indices: columns)
                             keptIn = nil
                         }
-                        x = linear(x, weight: weight, bias: linear.bias?.effective)
+                        x = linear(x, weight: weight, bias: fc.bias?.effective)
                         macs += weight.shape[0] * weight.shape[1]
                     } else {
                         x = layer.forward(x, context: .evaluation)

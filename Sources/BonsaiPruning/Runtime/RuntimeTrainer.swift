@@ -91,14 +91,15 @@ public final class RuntimeTrainer {
             policy.sample = agents
             policy.begin(inputs: batch.count)
             let context = ForwardContext(training: true)
-            let (logits, kept): (Tensor, [[Int]])
+            let result: (logits: Tensor, kept: [[Int]])
             if updateBase {
-                (logits, kept) = network.forward(x, context: context, controller: policy.controller)
-                let loss = crossEntropy(logits: logits, labels: batch.labels)
+                result = network.forward(x, context: context, controller: policy.controller)
+                let loss = crossEntropy(logits: result.logits, labels: batch.labels)
                 baseOptimizer.step(gradients(of: loss, withRespectTo: baseParameters.map(\.value)))
             } else {
-                (logits, kept) = Engine.withoutGrad { network.forward(x, context: context, controller: policy.controller) }
+                result = Engine.withoutGrad { network.forward(x, context: context, controller: policy.controller) }
             }
+            let (logits, kept) = result
             let fractions = kept.map { network.budget.macFraction(kept: $0) }
             macs += fractions
             guard agents else { continue }
