@@ -65,6 +65,8 @@ enum OpenAPIDocument {
       "get": {"summary": "Compacted model (when the method produced one)", "responses": {"200": {"description": "File"}, "404": {"$ref": "#/components/responses/Problem"}}}},
     "/v1/jobs/{id}/report": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
       "get": {"summary": "Pruning report (JSON)", "responses": {"200": {"description": "File"}}}},
+    "/v1/jobs/{id}/runtime": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
+      "get": {"summary": "Runtime channel pruning state (runtime-channel-rl jobs): gates and agents as safetensors, see docs/runtime-pruning.md", "responses": {"200": {"description": "File"}, "404": {"$ref": "#/components/responses/Problem"}}}},
     "/v1/jobs/{id}/report.html": {"parameters": [{"name": "id", "in": "path", "required": true, "schema": {"type": "string"}}],
       "get": {"summary": "The report as one self-contained HTML file with inline SVG charts",
               "responses": {"200": {"description": "text/html"}, "404": {"$ref": "#/components/responses/Problem"}, "409": {"$ref": "#/components/responses/Problem"}}}},

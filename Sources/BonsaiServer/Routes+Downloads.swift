@@ -9,6 +9,7 @@ extension BonsaiServer {
         ("masks", "masks.safetensors", "application/octet-stream"),
         ("compact", "compact.safetensors", "application/octet-stream"),
         ("report", "report.json", "application/json"),
+        ("runtime", "runtime.safetensors", "application/octet-stream"),
     ]
 
     func addDownloadRoutes(to v1: RouterGroup<BonsaiRequestContext>) {

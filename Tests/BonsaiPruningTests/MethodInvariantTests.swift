@@ -50,6 +50,8 @@ import BonsaiPruning
         "polarization": Case(settings: #"{"name": "polarization", "lambda": 1e-3, "t": 1.2}"#, sparsity: nil,
                              model: ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))),
         "stripe-wise": Case(settings: #"{"name": "stripe-wise", "penalty": 1e-3, "stripe_sparsity": 0.5}"#, sparsity: nil, model: ModelSpec(architecture: "conv2")),
+        "runtime-channel-rl": Case(settings: #"{"name": "runtime-channel-rl", "hidden": 8, "agent_epochs": 1, "base_epochs": 1, "max_batches": 3}"#,
+                                   sparsity: nil, model: ModelSpec(architecture: "conv2")),
     ]
 
     static func spec(_ method: String, seed: UInt64 = 3, model: ModelSpec? = nil) throws -> PipelineSpec {

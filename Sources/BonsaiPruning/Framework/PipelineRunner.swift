@@ -7,6 +7,8 @@ public struct PipelineResult: @unchecked Sendable {
     public var phases: [String]
     /// The method's notes (e.g. HYDRA's robust accuracy).
     public var notes: [String: String]
+    /// The method's stashed tensors (e.g. the runtime gates and agents of `runtime-channel-rl`).
+    public var stash: [String: Tensor] = [:]
 }
 
 /// Runs a configured method over a spec: restores any snapshot, plans, runs, and evaluates on the
@@ -23,7 +25,8 @@ public enum PipelineRunner {
         context.setPlan(method.plan(context))
         try method.run(context)
         return PipelineResult(test: context.evaluateTest(), masks: context.currentMasks, events: context.events,
-                              history: context.history, phases: context.completedPhases, notes: context.notes)
+                              history: context.history, phases: context.completedPhases, notes: context.notes,
+                              stash: context.stash)
     }
 
     /// Loads the data and builds the model of `spec` (with its starting weights), then runs it.

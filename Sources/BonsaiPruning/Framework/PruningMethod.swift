@@ -96,6 +96,7 @@ public enum PruningRegistry {
         PolarizationPruning.self,
         StabilityPruning.self,
         StripeWisePruning.self,
+        RuntimeChannelRL.self,
     ]
 
     public static var ids: [String] { methods.map { $0.id } }

@@ -8,10 +8,12 @@ import Foundation
 /// - `report.json`: the ``PruningReport``;
 /// - `compact.safetensors` (structured methods on compactable architectures): the physically smaller
 ///   model's state dict with its ``CompactionRecord`` as JSON in the `compaction` metadata entry (the
-///   recipe to rebuild it in PyTorch is on ``Compaction``).
+///   recipe to rebuild it in PyTorch is on ``Compaction``);
+/// - `runtime.safetensors` (`runtime-channel-rl`): the gates, agents and static masks runtime
+///   inference needs (``RuntimeArtifact``; docs/runtime-pruning.md).
 public enum ArtifactWriter {
     /// Methods whose masks remove whole channels, so a compact model exists.
-    public static let structuredMethods: Set<String> = ["filter-l1", "network-slimming", "polarization"]
+    public static let structuredMethods: Set<String> = ["filter-l1", "network-slimming", "polarization", "runtime-channel-rl"]
     public static func write(model: any Model, result: PipelineResult, report: PruningReport, spec: PipelineSpec,
                              to directory: String) throws {
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -34,6 +36,9 @@ public enum ArtifactWriter {
         if structuredMethods.contains(report.method) {
             try writeCompact(model: model, spec: spec, to: path(directory, "compact.safetensors"))
         }
+        if report.method == RuntimeChannelRL.id {
+            try RuntimeArtifact.write(stash: result.stash, notes: result.notes, to: path(directory, "runtime.safetensors"))
+        }
     }
 
     /// Compacts `model` (its dead channels removed) into one safetensors file with the record.
@@ -48,10 +53,12 @@ public enum ArtifactWriter {
                                     to: file)
     }
 
-    /// The names of the artifact files a folder holds, by download kind.
+    /// The names of the artifact files a folder holds, by download kind. (`runtime.safetensors` is
+    /// not a download kind yet: the store's `artifacts.kind` CHECK lists only these four, so it
+    /// needs a migration first; the CLI's output folder has it.)
     public static func files(in directory: String) -> [(kind: String, file: String)] {
         [("weights", "weights.safetensors"), ("masks", "masks.safetensors"), ("report", "report.json"),
-         ("compact", "compact.safetensors")].filter { FileManager.default.fileExists(atPath: path(directory, $0.1)) }
+         ("compact", "compact.safetensors"), ("runtime", "runtime.safetensors")].filter { FileManager.default.fileExists(atPath: path(directory, $0.1)) }
     }
 
     static func path(_ directory: String, _ name: String) -> String { (directory as NSString).appendingPathComponent(name) }

@@ -86,6 +86,7 @@ public enum ReproductionRegistry {
         PolarizationVersusSlimming.self,
         InstabilityOrdering.self,
         SWPVersusFilterL1.self,
+        RuntimeRLBudget.self,
     ]
 
     public static func named(_ name: String) -> (any Reproduction.Type)? { all.first { $0.name == name } }
