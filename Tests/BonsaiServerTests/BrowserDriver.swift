@@ -13,8 +13,8 @@ struct BrowserError: Error, CustomStringConvertible {
 }
 
 final class ChromeDriver: @unchecked Sendable {
-    let process: Process
-    let base: URL
+    var process: Process
+    var base: URL
 
     /// `chromedriver` from PATH or the Debian locations, or nil.
     static func find() -> String? {
@@ -45,27 +45,40 @@ final class ChromeDriver: @unchecked Sendable {
         return Int(UInt16(bigEndian: addr.sin_port))
     }
 
+    /// Starts chromedriver on a free port and waits until it reports ready. The port is found by
+    /// binding port 0 and releasing it, so another process (a parallel test's server) can take it
+    /// first; a driver that exits or never answers is therefore restarted on a new port, up to
+    /// three times, and its stderr is quoted if all attempts fail.
     init(path: String) async throws {
-        let port = try Self.freePort()
+        var failures: [String] = []
         process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        base = URL(string: "http://127.0.0.1:\(port)")!
-        let deadline = Date().addingTimeInterval(20)
-        var last = ""
-        while Date() < deadline {
-            do {
-                let status = try await Self.request(base.appendingPathComponent("status"), method: "GET", body: nil)
-                if ((status["value"] as? [String: Any])?["ready"] as? Bool) == true { return }
-                last = "\(status)"
-            } catch { last = "\(error)" }
-            try await Task.sleep(for: .milliseconds(100))
+        base = URL(string: "http://127.0.0.1:0")!
+        for _ in 0..<3 {
+            let port = try Self.freePort()
+            let log = NSTemporaryDirectory() + "chromedriver-\(UUID().uuidString).log"
+            _ = FileManager.default.createFile(atPath: log, contents: nil)
+            process = Process()
+            process.executableURL = URL(fileURLWithPath: path)
+            process.arguments = ["--port=\(port)", "--allowed-ips=127.0.0.1"]
+            process.standardOutput = FileHandle.nullDevice
+            process.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: log))
+            try process.run()
+            base = URL(string: "http://127.0.0.1:\(port)")!
+            let deadline = Date().addingTimeInterval(30)
+            var last = ""
+            while Date() < deadline && process.isRunning {
+                do {
+                    let status = try await Self.request(base.appendingPathComponent("status"), method: "GET", body: nil)
+                    if ((status["value"] as? [String: Any])?["ready"] as? Bool) == true { return }
+                    last = "\(status)"
+                } catch { last = "\(error)" }
+                try await Task.sleep(for: .milliseconds(100))
+            }
+            let stderr = (try? String(contentsOfFile: log, encoding: .utf8)) ?? ""
+            failures.append("port \(port): \(process.isRunning ? "no answer" : "exited") (\(last)) \(stderr.suffix(300))")
+            stop()
         }
-        stop()
-        throw BrowserError(description: "chromedriver did not become ready on port \(port): \(last)")
+        throw BrowserError(description: "chromedriver did not become ready: \(failures.joined(separator: "; "))")
     }
 
     /// Kills chromedriver (it does not exit on SIGTERM; it takes its browsers with it on SIGKILL
