@@ -48,7 +48,7 @@ public final class WorkerPool: @unchecked Sendable {
         if !requeued.isEmpty { logger.info("re-queued jobs with expired leases", metadata: ["jobs": "\(requeued)"]) }
         for index in 0..<config.workers {
             finished.enter()
-            DispatchQueue(label: "bonsai.worker.\(index)", qos: .userInitiated).async { [self] in
+            DispatchQueue(label: "bonsai.worker.\(index)", qos: config.trainingPriority.qos).async { [self] in
                 workerLoop(index)
                 finished.leave()
             }

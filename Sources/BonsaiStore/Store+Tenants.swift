@@ -5,6 +5,7 @@ import GRDB
 public struct Principal: Sendable, Equatable {
     public var tenant: String
     public var admin: Bool
+    public init(tenant: String, admin: Bool) { self.tenant = tenant; self.admin = admin }
 }
 
 /// Tenants and their tokens. Tokens are random, shown once, and stored as SHA-256 hashes: a copy

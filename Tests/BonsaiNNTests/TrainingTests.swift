@@ -129,6 +129,21 @@ struct BlobBatches: BatchProvider {
         #expect(try file.integers("bn1.num_batches_tracked") == [1])
     }
 
+    /// `captureState` keeps the BN counters too (a copy that dropped them failed strict loading).
+    @Test func capturedStateCopiesParametersBuffersAndCounters() throws {
+        var rng = RandomGenerator(seed: 3)
+        let model = ResNet(depth: 8, width: 4, rng: &rng)
+        _ = model.forward(Tensor.normal([2, 3, 8, 8], using: &rng), context: ForwardContext(training: true))
+        let state = model.captureState()
+        #expect(state.counters["bn1.num_batches_tracked"] == 1)
+        var other = RandomGenerator(seed: 98)
+        let copy = ResNet(depth: 8, width: 4, rng: &other)
+        try copy.loadStateDict(state)
+        let x = Tensor.normal([2, 3, 8, 8], using: &rng)
+        #expect(model.forward(x, context: .evaluation).floats == copy.forward(x, context: .evaluation).floats)
+        #expect(copy.captureState().counters == state.counters)
+    }
+
     @Test func loadingRejectsWrongNamesAndShapes() throws {
         var rng = RandomGenerator(seed: 2)
         let model = MLP.make(inputs: 4, hidden: [3], classes: 2, rng: &rng)
