@@ -26,7 +26,9 @@ final class JobSnapshotStore: PipelineStore {
         try FileManager.default.createDirectory(atPath: layout.absolute(folder), withIntermediateDirectories: true)
         let relative = "\(folder)/snapshot-\(lease.token.prefix(8))-\(sequence % 2).safetensors"
         let path = layout.absolute(relative)
+        try FaultPoint.hit("snapshot-write")
         try snapshot.write(to: path)
+        try FaultPoint.hit("snapshot-commit")
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
         do {
             if let old = try store.saveSnapshot(lease, path: relative, pipelineStep: snapshot.pipelineStep,
