@@ -97,12 +97,14 @@ import Testing
                     "job \(index): metric history differs: \(Set(actual.metrics).symmetricDifference(expected[index].metrics).sorted().prefix(6))")
             let folders = try FileManager.default.contentsOfDirectory(atPath: root + "/jobs/\(id)/artifacts")
             #expect(folders.count == 1, "job \(index): leftover artifact folders \(folders)")
+            let snapshots = try FileManager.default.contentsOfDirectory(atPath: root + "/jobs/\(id)").filter { $0.hasPrefix("snapshot-") }
+            #expect(snapshots.count <= 1, "job \(index): leftover snapshot files \(snapshots)")
         }
     }
 
     /// Whether a worker of process `pid` holds the lease of one of `ids` (owner "host:pid/worker").
     func holdsLease(_ store: Store, _ ids: [String], pid: Int32) -> Bool {
-        ids.contains { (try? store.job(id: $0))??.leaseOwner?.contains(":\(pid)/") ?? false }
+        ids.contains { (try? store.job(id: $0))?.leaseOwner?.contains(":\(pid)/") ?? false }
     }
 }
 

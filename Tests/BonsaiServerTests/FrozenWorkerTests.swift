@@ -58,7 +58,8 @@ import Testing
         #expect(after.result == expected.result && after.masks == expected.masks && after.weights == expected.weights,
                 "result differs from an uninterrupted run: \(after) vs \(expected)")
         #expect(after.metrics == expected.metrics, "metric history differs from an uninterrupted run")
-        #expect(try files(root, id) == filesBefore, "files under jobs/\(id) changed after SIGCONT: \(filesBefore) → \(try files(root, id))")
+        let filesAfter = try files(root, id)
+        #expect(filesAfter == filesBefore, "files under jobs/\(id) changed after SIGCONT: \(filesBefore) → \(filesAfter)")
         #expect(stillAlive, "the thawed server died: \(stale.text.suffix(2000))")
         #expect(stale.text.contains("lease lost"), "the thawed worker never noticed it lost its lease: \(stale.text.suffix(2000))")
         print("frozen worker at \(point): takeover after \(String(format: "%.2f", takeover)) s (lease 3 s, heartbeat 0.5 s)")

@@ -142,7 +142,7 @@ enum Reliability {
 
     /// Whether every job has ended.
     static func allDone(_ store: Store, _ ids: [String]) -> Bool {
-        ids.allSatisfy { (try? store.job(id: $0))??.status.isTerminal ?? false }
+        ids.allSatisfy { (try? store.job(id: $0))?.status.isTerminal ?? false }
     }
 
     /// Polls until every job ended or `seconds` pass (the server keeps running); returns whether they did.
