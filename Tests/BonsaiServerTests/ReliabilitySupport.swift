@@ -40,6 +40,12 @@ final class BonsaiChild {
 
     func signal(_ number: Int32) { kill(pid, number) }
 
+    /// SIGTERM (graceful drain) and wait.
+    func terminate() {
+        if process.isRunning { signal(SIGCONT); signal(SIGTERM) }
+        process.waitUntilExit()
+    }
+
     func kill9() {
         signal(SIGKILL)
         process.waitUntilExit()
@@ -83,6 +89,13 @@ struct JobOutcome: Equatable, CustomStringConvertible {
     var description: String { "\(status) masks=\(masks ?? "-") weights=\(weights ?? "-") metrics=\(metrics.count) result=\(result)" }
 
     static let timedKeys: Set<String> = ["examples_per_second"]
+
+    /// Up to six metric rows in one history and not the other ("+" only here, "-" only there);
+    /// empty when the histories are equal.
+    func metricDiff(_ other: JobOutcome) -> [String] {
+        let mine = Set(metrics), theirs = Set(other.metrics)
+        return Array((mine.subtracting(theirs).map { "+" + $0 } + theirs.subtracting(mine).map { "-" + $0 }).sorted().prefix(6))
+    }
 
     /// Reads the outcome from the store, checking that every artifact file exists and hashes to its row.
     static func read(_ store: Store, root: String, id: String) throws -> JobOutcome {
