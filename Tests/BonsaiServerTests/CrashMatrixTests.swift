@@ -16,7 +16,7 @@ import Testing
     }
     /// The kills in order; nil = SIGKILL from outside at a random moment after the jobs were claimed.
     static let kills: [String?] = [
-        "crash:step:40", "crash:snapshot-commit:6", "crash:phase-pretrain:3", nil, "crash:store-commit:60",
+        "crash:step:40", "crash:snapshot-commit:6", "crash:phase-pretrain:3", nil, "crash:store-commit:150",
         "crash:snapshot-write:9", nil, "crash:phase-prune-1:1", "crash:phase-finetune-1:2", nil,
         "crash:artifact-write:1", "crash:artifact-rename:1", "crash:artifact-renamed:1", nil,
     ]

@@ -59,13 +59,14 @@ import Testing
                 "result differs from an uninterrupted run: \(after) vs \(expected)")
         let diff = after.metricDiff(expected)
         #expect(diff.isEmpty, "metric history differs from an uninterrupted run: \(diff)")
-        // The only files that may change are the stale worker's own leftovers (named after its lease
-        // token), which it deletes; everything else — what the new owner wrote — must be untouched.
-        let staleToken = String(try #require(frozenJob.leaseToken).prefix(8))
+        // The only files that may change are the stale worker's own artifact leftovers (a folder named
+        // after its lease token), which it deletes; everything else must be untouched — including a
+        // snapshot file the stale worker wrote before it froze, which the new owner resumed from.
+        let staleArtifacts = "artifacts/" + String(try #require(frozenJob.leaseToken).prefix(16))
         let filesAfter = try files(root, id)
-        #expect(filesAfter == filesBefore.filter { !$0.key.contains(staleToken) },
+        #expect(filesAfter == filesBefore.filter { !$0.key.hasPrefix(staleArtifacts) },
                 "files under jobs/\(id) changed after SIGCONT: \(filesBefore.keys.sorted()) → \(filesAfter.keys.sorted())")
-        #expect(!filesAfter.keys.contains { $0.contains(staleToken) }, "the stale worker left files: \(filesAfter.keys.sorted())")
+        #expect(!filesAfter.keys.contains { $0.hasPrefix(staleArtifacts) }, "the stale worker left files: \(filesAfter.keys.sorted())")
         #expect(stillAlive, "the thawed server died: \(stale.text.suffix(2000))")
         #expect(stale.text.contains("lease lost"), "the thawed worker never noticed it lost its lease: \(stale.text.suffix(2000))")
         print("frozen worker at \(point): takeover after \(String(format: "%.2f", takeover)) s (lease 3 s, heartbeat 0.5 s)")
