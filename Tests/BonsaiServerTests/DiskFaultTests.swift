@@ -92,6 +92,8 @@ import Testing
         let during = try #require(try store.job(id: id))
         #expect(during.status == .running || during.status == .queued, "a full disk must not end the job: \(during.status) \(during.error ?? "")")
 
+        #expect(server.text.contains("disk fault; giving the job back"), "the worker never treated the full disk as a disk fault")
+        let freed = Date()
         try FileManager.default.removeItem(atPath: filler)
         let done = try await Reliability.waitAllDone(store, [id], seconds: 120)
         try #require(done, "the job did not finish after the disk freed up: \(server.text.suffix(3000))")
@@ -104,7 +106,9 @@ import Testing
                 "\(actual) vs \(expected)")
         let diff = actual.metricDiff(expected)
         #expect(diff.isEmpty, "metric history differs from an uninterrupted run: \(diff)")
-        print("full disk: attempts \(job.attempts), store write errors \(writeErrors(metrics)), health during: \(checks)")
+        let resumed = String(format: "%.1f", Date().timeIntervalSince(freed))
+        let giveBacks = server.text.components(separatedBy: "disk fault; giving the job back").count - 1
+        print("full disk: \(giveBacks) give-back(s), attempts \(job.attempts), store write errors \(writeErrors(metrics)), finished \(resumed) s after the disk freed, health during: \(checks)")
     }
 
     func writeErrors(_ metrics: String) -> Int {
