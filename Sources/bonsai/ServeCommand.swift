@@ -55,6 +55,8 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Tenant name (created if new).") var tenant: String
         @Option(help: "Folder of the database (default ./bonsai-data or BONSAI_STORE_DIR).") var dataDir: String?
         @Flag(help: "An admin token (may read /metrics).") var admin = false
+        @Option(help: "Set the tenant's limit of queued jobs (429 above it).") var maxQueued: Int?
+        @Option(help: "Set the tenant's limit of jobs running at once.") var maxRunning: Int?
 
         func run() throws {
             var settings = ServerConfig()
@@ -62,6 +64,10 @@ struct TokenCommand: ParsableCommand {
             if let dataDir { settings.dataDir = dataDir }
             let server = try BonsaiServer(config: settings, runWorkers: false)
             print(try server.createToken(tenant: tenant, admin: admin))
+            if maxQueued != nil || maxRunning != nil {
+                try server.store.setLimits(tenant: tenant, maxRunning: maxRunning ?? settings.tenantMaxRunning,
+                                           maxQueued: maxQueued ?? settings.tenantMaxQueued)
+            }
         }
     }
 }
