@@ -108,7 +108,7 @@ enum CrashTestError: Error { case serverDidNotStart(String), timeout(String) }
 
     func config() throws -> String {
         let path = NSTemporaryDirectory() + "bonsai-crash-config-\(UUID().uuidString).json"
-        try Data(#"{"admin_token": "\#(ServerProcess.token)", "workers": {"lease_seconds": 3, "heartbeat_seconds": 1, "metrics_flush_steps": 5}}"#.utf8)
+        try Data(#"{"admin_token": "\#(ServerProcess.token)", "workers": {"lease_seconds": 3, "heartbeat_seconds": 1, "metrics_flush_steps": 5, "training_priority": "default"}}"#.utf8)
             .write(to: URL(fileURLWithPath: path))
         return path
     }

@@ -129,13 +129,15 @@ enum Reliability {
     }
 
     /// A config file: short leases so a dead worker's job is taken over within seconds, one metric
-    /// row flushed per step (so the rows show exactly how far a killed attempt got).
+    /// row flushed per step (so the rows show exactly how far a killed attempt got), training at
+    /// default priority (parallel test suites at nice 0 would starve a background worker).
     static func config(workers: Int, leaseSeconds: Double = 3, heartbeatSeconds: Double = 0.5) throws -> String {
         let path = NSTemporaryDirectory() + "bonsai-reliability-config-\(UUID().uuidString).json"
         let text = """
             {"admin_token": "\(token)", "tenant_max_running": 8,
              "workers": {"workers": \(workers), "lease_seconds": \(leaseSeconds), "heartbeat_seconds": \(heartbeatSeconds),
-                         "metrics_flush_steps": 1, "retry_backoff_seconds": 0.5, "poll_seconds": 0.1}}
+                         "metrics_flush_steps": 1, "retry_backoff_seconds": 0.5, "poll_seconds": 0.1,
+                         "training_priority": "default"}}
             """
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
         return path

@@ -26,6 +26,9 @@ struct TestServer {
         config.workers.heartbeatSeconds = 0.5
         config.workers.leaseSeconds = 5
         config.workers.pollSeconds = 0.1
+        // `swift test` runs suites in parallel at nice 0; a worker at the production default
+        // (background, nice 10) would be starved by them and time out.
+        config.workers.trainingPriority = .default
         configure(&config)
         server = try BonsaiServer(config: config, runWorkers: workers > 0)
         acme = try server.createToken(tenant: "acme")
