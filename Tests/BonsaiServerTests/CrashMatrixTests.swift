@@ -61,8 +61,11 @@ import Testing
                 }
             } else {
                 // Random moment: once this process holds a lease, wait 0–1.5 s more, then SIGKILL.
-                let deadline = Date().addingTimeInterval(30)
-                while Date() < deadline && child.process.isRunning && !holdsLease(store, ids, pid: child.pid) {
+                // Its log line or its lease row, whichever shows first: a store read that fails under
+                // load must not let the child run on to finish every job before the kill.
+                let deadline = Date().addingTimeInterval(15)
+                while Date() < deadline && child.process.isRunning && !child.text.contains("job started")
+                        && !holdsLease(store, ids, pid: child.pid) {
                     try await Task.sleep(for: .milliseconds(20))
                 }
                 let delay = Double(rng.next() % 1500) / 1000
