@@ -69,18 +69,21 @@ final class BlockingPool: @unchecked Sendable {
             idle.append(connection)
             return true
         }
-        if !keep { _ = try? connection.close().wait() }
+        if !keep { connection.close().whenComplete { _ in withExtendedLifetime(connection) {} } }
     }
 
-    /// Closes the idle connections; later calls open new ones unless `final`.
+    /// Closes the idle connections (connections lent out are closed when given back). Does not
+    /// wait: the close completes on the event loop, which keeps each connection alive until then.
     func close() {
         let connections = lock.withLock { () -> [PostgresConnection] in
             closed = true
             defer { idle = [] }
             return idle
         }
-        for c in connections { _ = try? c.close().wait() }
+        for c in connections { c.close().whenComplete { _ in withExtendedLifetime(c) {} } }
     }
+
+    deinit { close() }
 }
 
 /// One connection lent to a store operation, with blocking query helpers.

@@ -38,7 +38,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
         }
         if listen {
             let bell = changes
-            listener = try ChangeListener(pool: pool, channel: Self.channel, logger: logger) { payload in
+            listener = ChangeListener(pool: pool, channel: Self.channel, logger: logger) { payload in
                 if payload == "queue" { bell.ringQueue() } else { bell.ring() }
             }
         }
@@ -54,7 +54,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
         pool.close()
     }
 
-    deinit { listener?.stop() }
+    deinit { close() }
 
     // MARK: - Transactions
 
@@ -80,6 +80,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
     /// ringing ``changes`` after. `now` nil reads the database clock once at the start, so one
     /// transaction's timestamps agree. Serialization failures and deadlocks are retried (a few
     /// times, with jittered backoff); a ``StoreError`` thrown by `body` rolls back and propagates.
+    @discardableResult
     func transaction<T>(_ operation: String, isolation: Isolation = .readCommitted, now: Double?,
                         _ body: (WriteContext) throws -> T) throws -> T {
         let attempts = 12
@@ -87,7 +88,10 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
             do {
                 let (value, wakesQueue) = try pool.withConnection { connection -> (T, Bool) in
                     let session = PGSession(connection: connection, logger: logger)
-                    try session.execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)")
+                    do { try session.execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)") } catch {
+                        // Nothing was done yet: a pooled connection the server dropped is worth one more try.
+                        throw connection.isClosed ? RetryableBegin(error: error) : error
+                    }
                     do {
                         let time = try now ?? Self.databaseNow(session)
                         let context = WriteContext(session: session, now: time)
@@ -104,6 +108,8 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
                 }
                 if wakesQueue { changes.ringQueue() } else { changes.ring() }
                 return value
+            } catch let error as RetryableBegin {
+                if attempt >= 3 { throw error.error }
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < attempts {
                 usleep(UInt32.random(in: 200...2_000) * UInt32(attempt))
             } catch let error as PSQLError where Self.isRetryable(error) {
@@ -114,9 +120,17 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
     }
 
     /// A read outside any explicit transaction (each statement sees what committed before it).
+    /// Retried once on a fresh connection when the pooled one turns out to be closed.
     func read<T>(_ body: (PGSession) throws -> T) throws -> T {
-        try pool.withConnection { connection in try body(PGSession(connection: connection, logger: logger)) }
+        do {
+            return try pool.withConnection { connection in try body(PGSession(connection: connection, logger: logger)) }
+        } catch let error as PSQLError where error.code == .serverClosedConnection || error.code == .uncleanShutdown {
+            return try pool.withConnection { connection in try body(PGSession(connection: connection, logger: logger)) }
+        }
     }
+
+    /// BEGIN failed because the connection was closed: safe to retry the whole transaction.
+    struct RetryableBegin: Error { let error: any Error }
 
     /// 40001 serialization_failure, 40P01 deadlock_detected.
     static func isRetryable(_ error: PSQLError) -> Bool {

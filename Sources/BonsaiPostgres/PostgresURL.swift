@@ -77,7 +77,7 @@ extension PostgresURL {
         }
         let pool = try BlockingPool(url: self, size: 1, logger: Logger(label: "bonsai.postgres"))
         defer { pool.close() }
-        try pool.withConnection { try PGSession(connection: $0, logger: pool.logger).execute("CREATE DATABASE \(unescaped: name)") }
+        _ = try pool.withConnection { try PGSession(connection: $0, logger: pool.logger).execute("CREATE DATABASE \(unescaped: name)") }
         return with(database: name)
     }
 
@@ -88,6 +88,6 @@ extension PostgresURL {
         }
         let pool = try BlockingPool(url: self, size: 1, logger: Logger(label: "bonsai.postgres"))
         defer { pool.close() }
-        try pool.withConnection { try PGSession(connection: $0, logger: pool.logger).execute("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)") }
+        _ = try pool.withConnection { try PGSession(connection: $0, logger: pool.logger).execute("DROP DATABASE IF EXISTS \(unescaped: name) WITH (FORCE)") }
     }
 }
