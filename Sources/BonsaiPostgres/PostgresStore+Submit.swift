@@ -46,24 +46,26 @@ extension PostgresStore {
     /// conflicts abort one (40001) and it is retried. Returns only after commit.
     public func submit(_ job: NewJob, idempotencyKey: String?, now: Double?) throws -> JobRecord {
         try transaction("submit", isolation: .serializable, now: now) { tx in
-            guard let limit = try tx.session.one("SELECT max_queued FROM tenants WHERE name = \(job.tenant)")?.int("max_queued") else {
-                throw StoreError.notFound("tenant \(job.tenant)")
-            }
-            let queued = try tx.session.one("SELECT COUNT(*) AS n FROM jobs WHERE tenant = \(job.tenant) AND status = 'queued'")?.int("n") ?? 0
-            guard queued < limit else { throw StoreError.queueFull(tenant: job.tenant, limit: limit) }
+            guard let limits = try tx.session.one("""
+                SELECT max_queued, (SELECT COUNT(*) FROM jobs WHERE tenant = \(job.tenant) AND status = 'queued') AS queued
+                FROM tenants WHERE name = \(job.tenant)
+                """) else { throw StoreError.notFound("tenant \(job.tenant)") }
+            let limit = try limits.int("max_queued")
+            guard try limits.int("queued") < limit else { throw StoreError.queueFull(tenant: job.tenant, limit: limit) }
             let id = "job-" + Store.randomHex(10)
+            // The job, its first feed entry and the key binding in one statement (one round trip).
+            let event = try jobEventJSON(["status": "queued"], now: tx.now)
             guard let row = try tx.session.one("""
-                INSERT INTO jobs (id, tenant, status, priority, spec, max_attempts, created_at, updated_at)
-                VALUES (\(id), \(job.tenant), 'queued', \(job.priority), \(job.spec), \(job.maxAttempts), \(tx.now), \(tx.now))
-                RETURNING *
+                WITH job AS (
+                    INSERT INTO jobs (id, tenant, status, priority, spec, max_attempts, created_at, updated_at)
+                    VALUES (\(id), \(job.tenant), 'queued', \(job.priority), \(job.spec), \(job.maxAttempts), \(tx.now), \(tx.now))
+                    RETURNING *),
+                event AS (INSERT INTO job_events (job_seq, kind, data, time) SELECT seq, 'status', \(event), \(tx.now) FROM job),
+                key AS (UPDATE idempotency_keys SET job_id = \(id) WHERE tenant = \(job.tenant) AND key = \(idempotencyKey))
+                SELECT * FROM job
                 """) else { throw StoreError.invalid(field: "job", detail: "insert returned no row") }
-            let record = try Self.jobRecord(row)
-            if let idempotencyKey {
-                try tx.session.execute("UPDATE idempotency_keys SET job_id = \(id) WHERE tenant = \(job.tenant) AND key = \(idempotencyKey)")
-            }
-            try Self.appendEvent(tx, jobSeq: record.seq, kind: "status", data: ["status": "queued"])
             tx.wakesQueue = true
-            return record
+            return try Self.jobRecord(row)
         }
     }
 

@@ -77,8 +77,8 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
     }
 
     /// Runs `body` in one transaction at `isolation`, notifying `bonsai_changes` before commit and
-    /// ringing ``changes`` after. `now` nil reads the database clock once at the start, so one
-    /// transaction's timestamps agree. Serialization failures and deadlocks are retried (a few
+    /// ringing ``changes`` after. `now` nil takes the database clock (``DatabaseClock``) once at
+    /// the start, so one transaction's timestamps agree. Serialization failures and deadlocks are retried (a few
     /// times, with jittered backoff); a ``StoreError`` thrown by `body` rolls back and propagates.
     @discardableResult
     func transaction<T>(_ operation: String, isolation: Isolation = .readCommitted, now: Double?,
@@ -93,7 +93,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
                         throw connection.isClosed ? RetryableBegin(error: error) : error
                     }
                     do {
-                        let time = try now ?? Self.databaseNow(session)
+                        let time = try now ?? clock.now(session)
                         let context = WriteContext(session: session, now: time)
                         let value = try body(context)
                         let payload = context.wakesQueue ? "queue" : ""
@@ -139,6 +139,8 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
     }
 
     /// The database server's clock (Unix seconds): one clock for every machine's leases.
+    let clock = DatabaseClock()
+
     static func databaseNow(_ session: PGSession) throws -> Double {
         try session.one("SELECT EXTRACT(EPOCH FROM clock_timestamp())::float8 AS now")!.double("now")
     }
@@ -201,4 +203,29 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
         // A finished running job frees one of its tenant's running slots.
         tx.wakesQueue = true
     }
+}
+
+/// The database server's clock without a round trip per transaction: its reading (taken at most
+/// every 30 s, in the middle of the query's round trip) plus the local *monotonic* time elapsed
+/// since. Wall-clock jumps on this machine (NTP steps) do not move it; the error is about half a
+/// round trip plus 30 s of drift between two quartz clocks (microseconds).
+final class DatabaseClock: @unchecked Sendable {
+    private let lock = NSLock()
+    private var base: (database: Double, local: ContinuousClock.Instant)?
+    static let refresh = Duration.seconds(30)
+
+    func now(_ session: PGSession) throws -> Double {
+        let local = ContinuousClock.now
+        if let base = lock.withLock({ base }), local - base.local < Self.refresh {
+            return base.database + Self.seconds(local - base.local)
+        }
+        let sent = ContinuousClock.now
+        let database = try PostgresStore.databaseNow(session)
+        let received = ContinuousClock.now
+        let middle = sent + (received - sent) / 2
+        lock.withLock { base = (database, middle) }
+        return database + Self.seconds(ContinuousClock.now - middle)
+    }
+
+    static func seconds(_ d: Duration) -> Double { Double(d.components.seconds) + Double(d.components.attoseconds) * 1e-18 }
 }
