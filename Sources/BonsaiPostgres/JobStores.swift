@@ -18,6 +18,9 @@ public enum JobStores {
     /// Whether `setting` names a valid store (without connecting).
     public static func validate(_ setting: String) throws {
         if setting == "sqlite" { return }
+        guard setting.hasPrefix("postgres://") || setting.hasPrefix("postgresql://") else {
+            throw StoreURLError(detail: "expected \"sqlite\" or a postgres://user:password@host:port/database URL")
+        }
         _ = try PostgresURL(setting)
     }
 }
