@@ -132,6 +132,7 @@ struct PostgresStoreTests {
         let deadline = Date().addingTimeInterval(5)
         while woken.value < 5 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(woken.value >= 5, "queue observers of b woken \(woken.value) times for 5 submissions")
+        print("postgres: commit in instance a → bell in instance b, median \(String(format: "%.1f", delays.sorted()[2] * 1000)) ms, max \(String(format: "%.1f", delays.max()! * 1000)) ms (submit included)")
         #expect(delays.sorted()[2] < 0.5, "median submit-to-bell delay \(delays.sorted()[2]) s")
     }
 
