@@ -31,7 +31,7 @@ extension PostgresStore {
                     ORDER BY j.priority DESC, j.seq ASC LIMIT 1
                     FOR UPDATE OF j SKIP LOCKED)
                 RETURNING *
-                """) else { return nil }
+                """) else { tx.notify = false; return nil }
             let job = try Self.jobRecord(row)
             try Self.appendEvent(tx, jobSeq: job.seq, kind: "status", data: ["status": "running", "attempt": job.attempts])
             return Lease(job: job, token: token, owner: owner)
@@ -41,6 +41,7 @@ extension PostgresStore {
     /// Extends the lease (from the database clock); returns whether cancellation was requested.
     public func heartbeat(_ lease: Lease, leaseSeconds: Double, now: Double?) throws -> Bool {
         try transaction("heartbeat", now: now) { tx in
+            tx.notify = false
             guard let row = try tx.session.one("""
                 UPDATE jobs SET lease_expires_at = \(tx.now + leaseSeconds)
                 WHERE seq = \(lease.job.seq) AND lease_token = \(lease.token) AND status = 'running'
@@ -60,6 +61,7 @@ extension PostgresStore {
             let expired = try tx.session.all("""
                 SELECT * FROM jobs WHERE status = 'running' AND lease_expires_at < \(tx.now) ORDER BY seq FOR UPDATE SKIP LOCKED
                 """).map(Self.jobRecord)
+            if expired.isEmpty { tx.notify = false }
             for job in expired {
                 if job.cancelRequested {
                     try Self.terminate(tx, seq: job.seq, status: .cancelled, error: nil)

@@ -73,6 +73,9 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
         let session: PGSession
         let now: Double
         var wakesQueue = false
+        /// False when the transaction changed nothing anyone waits for (an empty claim or sweep, a
+        /// heartbeat): no NOTIFY, no bell, so idle polling does not wake every SSE stream.
+        var notify = true
         init(session: PGSession, now: Double) { self.session = session; self.now = now }
     }
 
@@ -86,7 +89,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
         let attempts = 12
         for attempt in 1...attempts {
             do {
-                let (value, wakesQueue) = try pool.withConnection { connection -> (T, Bool) in
+                let (value, wakesQueue, notify) = try pool.withConnection { connection -> (T, Bool, Bool) in
                     let session = PGSession(connection: connection, logger: logger)
                     do { try session.execute("BEGIN ISOLATION LEVEL \(unescaped: isolation.rawValue)") } catch {
                         // Nothing was done yet: a pooled connection the server dropped is worth one more try.
@@ -96,17 +99,19 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
                         let time = try now ?? clock.now(session)
                         let context = WriteContext(session: session, now: time)
                         let value = try body(context)
-                        let payload = context.wakesQueue ? "queue" : ""
-                        try session.execute("SELECT pg_notify(\(Self.channel), \(payload))")
+                        if context.notify {
+                            let payload = context.wakesQueue ? "queue" : ""
+                            try session.execute("SELECT pg_notify(\(Self.channel), \(payload))")
+                        }
                         try session.execute("COMMIT")
-                        return (value, context.wakesQueue)
+                        return (value, context.wakesQueue, context.notify)
                     } catch {
                         // A broken connection is dropped by the pool; otherwise end the transaction.
                         if !connection.isClosed { _ = try? session.execute("ROLLBACK") }
                         throw error
                     }
                 }
-                if wakesQueue { changes.ringQueue() } else { changes.ring() }
+                if wakesQueue { changes.ringQueue() } else if notify { changes.ring() }
                 return value
             } catch let error as RetryableBegin {
                 if attempt >= 3 { throw error.error }
