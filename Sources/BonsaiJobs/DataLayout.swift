@@ -5,7 +5,7 @@ import Foundation
 /// ```
 /// <data-dir>/bonsai.sqlite                         the store
 /// <data-dir>/jobs/<job-id>/snapshot-<lease>.safetensors  newest resumable snapshot
-/// <data-dir>/jobs/<job-id>/artifacts/{weights,masks}.safetensors, report.json
+/// <data-dir>/jobs/<job-id>/artifacts/<lease-token>/{weights,masks}.safetensors, report.json  (one folder per attempt; see ArtifactPublisher)
 /// ```
 ///
 /// Rows store paths relative to the data directory, so the folder can be moved.

@@ -37,16 +37,8 @@ struct JobExecution {
             rec.flush()
             if let failure = rec.failure { throw failure }
             let report = try PruningReport.make(model: model, result: result, spec: spec, data: data)
-            let folder = layout.artifactFolder(lease.job.id)
-            try ArtifactWriter.write(model: model, result: result, report: report, spec: spec, to: layout.absolute(folder))
-            var artifacts: [ArtifactRow] = []
-            for (kind, file) in ArtifactWriter.files(in: layout.absolute(folder)) {
-                let relative = "\(folder)/\(file)"
-                let path = layout.absolute(relative)
-                let bytes = ((try FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
-                artifacts.append(ArtifactRow(kind: kind, path: relative, bytes: bytes, sha256: try SHA256.hex(fileAt: path)))
-            }
-            try store.succeed(lease, result: Self.resultJSON(report: report, phases: result.phases), artifacts: artifacts)
+            try ArtifactPublisher(store: store, layout: layout).publish(lease, model: model, result: result, report: report, spec: spec,
+                                                                        resultJSON: Self.resultJSON(report: report, phases: result.phases))
             logger.info("job succeeded", metadata: ["job": "\(lease.job.id)", "test_accuracy": "\(report.testAccuracy)"])
         } catch {
             recorder?.flush()
@@ -71,12 +63,35 @@ struct JobExecution {
                 }
                 return
             }
+            if StoreHealth.isDiskFault(error) { return giveBackAfterDiskFault(lease, error: error) }
             let deterministic = Self.isDeterministic(error)
             let status = try store.fail(lease, error: String(describing: error), retryable: !deterministic, backoff: backoff(lease))
             logger.warning("job attempt failed", metadata: ["job": "\(id)", "error": "\(error)", "status": "\(status.rawValue)"])
         } catch {
             logger.error("cannot record the end of a job", metadata: ["job": "\(id)", "error": "\(error)"])
         }
+    }
+
+    /// A full, read-only or failing disk is the machine's fault, not the job's: the job goes back to
+    /// the queue with its attempt refunded and a delay (so a worker does not spin on it), instead of
+    /// burning its attempts and failing for good. While the disk refuses the store's writes too, the
+    /// give-back is retried (the heartbeat keeps renewing the lease meanwhile) until it lands, the
+    /// lease is lost to another worker, or several lease periods pass.
+    private func giveBackAfterDiskFault(_ lease: Lease, error: Error) {
+        let id = lease.job.id, delay = max(1, config.retryBackoffSeconds)
+        logger.warning("disk fault; giving the job back", metadata: ["job": "\(id)", "error": "\(error)", "retry_after": "\(delay)"])
+        let deadline = Date().addingTimeInterval(10 * config.leaseSeconds)
+        while Date() < deadline {
+            do {
+                try store.deferAfterInfrastructureFault(lease, reason: "data directory fault: \(error)", retryAfter: delay)
+                return
+            } catch StoreError.leaseLost {
+                return
+            } catch {
+                Thread.sleep(forTimeInterval: min(1, config.heartbeatSeconds))
+            }
+        }
+        logger.error("cannot give the job back; its lease will expire", metadata: ["job": "\(id)"])
     }
 
     private func backoff(_ lease: Lease) -> Double {

@@ -26,7 +26,9 @@ final class JobSnapshotStore: PipelineStore {
         try FileManager.default.createDirectory(atPath: layout.absolute(folder), withIntermediateDirectories: true)
         let relative = "\(folder)/snapshot-\(lease.token.prefix(8))-\(sequence % 2).safetensors"
         let path = layout.absolute(relative)
+        try FaultPoint.hit("snapshot-write")
         try snapshot.write(to: path)
+        try FaultPoint.hit("snapshot-commit")
         let bytes = ((try? FileManager.default.attributesOfItem(atPath: path)[.size]) as? NSNumber)?.int64Value ?? 0
         do {
             if let old = try store.saveSnapshot(lease, path: relative, pipelineStep: snapshot.pipelineStep,
@@ -40,9 +42,23 @@ final class JobSnapshotStore: PipelineStore {
     }
 
     func latest() throws -> PipelineSnapshot? {
-        guard let row = try store.snapshot(jobSeq: lease.job.seq) else { return nil }
+        let row = try store.snapshot(jobSeq: lease.job.seq)
+        removeOrphans(keeping: row?.path)
+        guard let row else { return nil }
         let snapshot = try PipelineSnapshot.read(from: layout.absolute(row.path))
         eventCount = snapshot.events.count
         return snapshot
+    }
+
+    /// Deletes snapshot files of earlier attempts that no row points at: left by a crash between
+    /// the file's rename and its row's commit, or by a stale worker killed before cleaning up (its
+    /// files can never become the row's, so removing them is safe even while it still runs).
+    private func removeOrphans(keeping current: String?) {
+        let folder = layout.jobFolder(lease.job.id)
+        let mine = "snapshot-\(lease.token.prefix(8))-"
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: layout.absolute(folder))) ?? []
+        where name.hasPrefix("snapshot-") && !name.hasPrefix(mine) && "\(folder)/\(name)" != current {
+            try? FileManager.default.removeItem(atPath: layout.absolute("\(folder)/\(name)"))
+        }
     }
 }

@@ -1,3 +1,4 @@
+import Dispatch
 import Foundation
 
 /// How the worker pool runs jobs. Part of the server's config file (`workers` section).
@@ -20,6 +21,8 @@ public struct JobsConfig: Codable, Sendable, Equatable {
     public var retryBackoffSeconds: Double = 2
     /// How often an idle worker looks for work (submissions in this process wake it at once).
     public var pollSeconds: Double = 0.5
+    /// Scheduling priority of the training threads relative to the HTTP server's threads.
+    public var trainingPriority: TrainingPriority = .background
 
     enum CodingKeys: String, CodingKey {
         case workers
@@ -31,6 +34,7 @@ public struct JobsConfig: Codable, Sendable, Equatable {
         case maxAttempts = "max_attempts"
         case retryBackoffSeconds = "retry_backoff_seconds"
         case pollSeconds = "poll_seconds"
+        case trainingPriority = "training_priority"
     }
 
     public init() {}
@@ -47,6 +51,7 @@ public struct JobsConfig: Codable, Sendable, Equatable {
         maxAttempts = try c.decodeIfPresent(Int.self, forKey: .maxAttempts) ?? d.maxAttempts
         retryBackoffSeconds = try c.decodeIfPresent(Double.self, forKey: .retryBackoffSeconds) ?? d.retryBackoffSeconds
         pollSeconds = try c.decodeIfPresent(Double.self, forKey: .pollSeconds) ?? d.pollSeconds
+        trainingPriority = try c.decodeIfPresent(TrainingPriority.self, forKey: .trainingPriority) ?? d.trainingPriority
     }
 
     /// Throws `JobsConfigError` naming the field.
@@ -61,6 +66,28 @@ public struct JobsConfig: Codable, Sendable, Equatable {
         try check((1...100).contains(maxAttempts), "max_attempts", "must be in 1…100")
         try check(retryBackoffSeconds >= 0, "retry_backoff_seconds", "must be ≥ 0")
         try check(pollSeconds > 0, "poll_seconds", "must be > 0")
+    }
+}
+
+/// The Dispatch quality of service of the worker queues. On Linux, libdispatch maps it to the
+/// thread's nice value: `background` 10, `utility` 2, `default` 0, `user-initiated` −2 (measured).
+/// Hummingbird's event loops run at nice 0 and the server's blocking queue at −2, so with
+/// `background` a CPU-bound training thread yields the core to request handling at once (CFS weights
+/// 110 vs 1024): status polls stay fast while every worker trains, and training runs at full speed
+/// when the server is idle. `user-initiated` (the old behaviour) ranks training *above* the event loops.
+public enum TrainingPriority: String, Codable, Sendable, CaseIterable {
+    case background
+    case utility
+    case `default`
+    case userInitiated = "user-initiated"
+
+    public var qos: DispatchQoS {
+        switch self {
+        case .background: return .background
+        case .utility: return .utility
+        case .default: return .default
+        case .userInitiated: return .userInitiated
+        }
     }
 }
 

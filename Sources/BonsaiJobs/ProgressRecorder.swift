@@ -38,10 +38,12 @@ final class ProgressRecorder {
         let now = Date()
         switch event {
         case let .phaseStarted(name, steps):
+            FaultPoint.reach("phase-\(name)")
             pending.phase = name
             pending.events.append((kind: "phase_started", data: ["phase": name, "planned_steps": steps]))
             flush(now)
         case let .step(phase, pipelineStep, m):
+            FaultPoint.reach("step")
             completed = pipelineStep
             if rateOrigin == nil { rateOrigin = (now, max(0, pipelineStep - 1)) }
             let values: [(String, Double)] = [("loss", m.loss), ("accuracy", m.accuracy), ("learning_rate", m.learningRate),

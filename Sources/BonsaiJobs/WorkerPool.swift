@@ -50,7 +50,7 @@ public final class WorkerPool: @unchecked Sendable {
         store.changes.onQueueChange { [weak self] in self?.wake() }
         for index in 0..<config.workers {
             finished.enter()
-            DispatchQueue(label: "bonsai.worker.\(index)", qos: .userInitiated).async { [self] in
+            DispatchQueue(label: "bonsai.worker.\(index)", qos: config.trainingPriority.qos).async { [self] in
                 workerLoop(index)
                 finished.leave()
             }

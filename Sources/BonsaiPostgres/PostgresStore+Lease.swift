@@ -113,6 +113,16 @@ extension PostgresStore {
         }
     }
 
+    /// Gives a job back after an infrastructure fault (full or read-only data directory): re-queued
+    /// with its attempt refunded, not runnable for `retryAfter` seconds, the cause kept in `error`.
+    public func deferAfterInfrastructureFault(_ lease: Lease, reason: String, retryAfter: Double, now: Double?) throws {
+        try transaction("deferAfterInfrastructureFault", now: now) { tx in
+            try Self.checkLease(tx, lease)
+            try tx.session.execute("UPDATE jobs SET error = \(reason) WHERE seq = \(lease.job.seq)")
+            try Self.requeue(tx, seq: lease.job.seq, notBefore: tx.now + retryAfter, refundAttempt: true, reason: reason)
+        }
+    }
+
     /// Graceful shutdown: gives the job back without counting the attempt.
     public func release(_ lease: Lease, now: Double?) throws {
         try transaction("release", now: now) { tx in

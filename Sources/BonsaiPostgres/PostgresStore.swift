@@ -103,6 +103,7 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
                             let payload = context.wakesQueue ? "queue" : ""
                             try session.execute("SELECT pg_notify(\(Self.channel), \(payload))")
                         }
+                        try FaultPoint.hit("store-commit")
                         try session.execute("COMMIT")
                         return (value, context.wakesQueue, context.notify)
                     } catch {
@@ -119,6 +120,10 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
                 usleep(UInt32.random(in: 200...2_000) * UInt32(attempt))
             } catch let error as PSQLError where Self.isRetryable(error) {
                 throw PostgresStoreError.contention(operation: operation, attempts: attempts)
+            } catch let error as PSQLError {
+                // A database failure (not a refusal such as leaseLost): counted for /healthz and /metrics.
+                StoreHealth.recordWriteError(error)
+                throw error
             }
         }
         throw PostgresStoreError.contention(operation: operation, attempts: attempts)

@@ -43,6 +43,7 @@ struct ProblemMiddleware: RouterMiddleware {
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = BonsaiRequestContext
     let store: any JobStore
+    let tokens: TokenCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
         if request.uri.path == "/healthz" || DashboardAssets.isPublic(request.uri.path) { return try await next(request, context) }
@@ -52,8 +53,7 @@ struct AuthMiddleware: RouterMiddleware {
             throw p
         }
         let token = String(header.dropFirst(7)).trimmingCharacters(in: .whitespaces)
-        let store = self.store
-        guard !token.isEmpty, token.count <= 256, let principal = try await Blocking.run({ try store.principal(forToken: token) }) else {
+        guard !token.isEmpty, token.count <= 256, let principal = try await lookup(token) else {
             var p = Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "unknown token")
             p.extraHeaders = [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]
             throw p
@@ -61,6 +61,15 @@ struct AuthMiddleware: RouterMiddleware {
         var context = context
         context.principal = principal
         return try await next(request, context)
+    }
+
+    /// The token's principal, from the cache or (one blocking hop) the store.
+    private func lookup(_ token: String) async throws -> Principal? {
+        if let cached = tokens.principal(forToken: token) { return cached }
+        let store = self.store
+        guard let principal = try await Blocking.run({ try store.principal(forToken: token) }) else { return nil }
+        tokens.insert(principal, forToken: token)
+        return principal
     }
 }
 

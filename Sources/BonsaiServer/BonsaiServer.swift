@@ -17,6 +17,7 @@ public final class BonsaiServer: Sendable {
     public let pool: WorkerPool?
     let metrics = ServerMetrics()
     let fileIO = FileIO()
+    let tokens = TokenCache()
     let logger: Logger
 
     /// Opens (creating and migrating) the configured store (`config.store`: SQLite under
@@ -54,7 +55,7 @@ public final class BonsaiServer: Sendable {
     public func buildRouter() -> Router<BonsaiRequestContext> {
         let router = Router(context: BonsaiRequestContext.self)
         router.add(middleware: ProblemMiddleware(metrics: metrics))
-        router.add(middleware: AuthMiddleware(store: store))
+        router.add(middleware: AuthMiddleware(store: store, tokens: tokens))
         let v1 = router.group("v1")
         addJobRoutes(to: v1)
         v1.get("jobs/:id/events") { request, context in try await self.events(request, context) }

@@ -8,8 +8,13 @@ enum JSONBody {
     static func response(_ object: Any, status: HTTPResponse.Status = .ok, headers: HTTPFields = [:]) throws -> Response {
         var headers = headers
         headers[.contentType] = "application/json"
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])
-        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: data)))
+        return Response(status: status, headers: headers, body: ResponseBody(byteBuffer: ByteBuffer(bytes: try JSONWriter.bytes(object))))
+    }
+
+    /// A stored JSON text (written by Bonsai with `JSONSerialization`, so valid) to splice in as is; nil → null.
+    static func raw(_ json: String?) -> Any {
+        guard let json, !json.isEmpty else { return NSNull() }
+        return RawJSON(text: json)
     }
 
     static func parse(_ json: String?) -> Any {
@@ -34,7 +39,7 @@ enum JSONBody {
             "id": j.id, "status": j.status.rawValue, "priority": j.priority, "phase": j.phase ?? NSNull(),
             "progress": ["fraction": j.progress, "completed_steps": j.completedSteps, "planned_steps": j.plannedSteps,
                          "eta_seconds": j.etaSeconds.map { $0 as Any } ?? NSNull()],
-            "latest_metrics": parse(j.latestMetrics), "result": parse(j.result), "error": j.error ?? NSNull(),
+            "latest_metrics": raw(j.latestMetrics), "result": raw(j.result), "error": j.error ?? NSNull(),
             "attempts": j.attempts, "max_attempts": j.maxAttempts, "cancel_requested": j.cancelRequested,
             "created_at": time(j.createdAt), "updated_at": time(j.updatedAt), "started_at": time(j.startedAt),
             "finished_at": time(j.finishedAt),
@@ -42,7 +47,7 @@ enum JSONBody {
                       "weights": "/v1/jobs/\(j.id)/weights", "masks": "/v1/jobs/\(j.id)/masks", "report": "/v1/jobs/\(j.id)/report"],
         ]
         if includeSpec {
-            object["spec"] = parse(j.spec)
+            object["spec"] = raw(j.spec)
         } else if let spec = parse(j.spec) as? [String: Any] {
             // Lists carry what a table shows instead of the whole spec.
             let dataset = spec["dataset"] as? [String: Any]

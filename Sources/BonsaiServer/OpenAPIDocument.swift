@@ -27,7 +27,7 @@ enum OpenAPIDocument {
   },
   "security": [{"bearer": []}],
   "paths": {
-    "/healthz": {"get": {"security": [], "responses": {"200": {"description": "Alive"}}}},
+    "/healthz": {"get": {"security": [], "responses": {"200": {"description": "Alive, data directory writable"}, "503": {"description": "Degraded: the data directory refuses writes (full or read-only) or the store cannot be read"}}}},
     "/metrics": {"get": {"summary": "Prometheus metrics (admin token)", "responses": {"200": {"description": "Text exposition"}, "403": {"$ref": "#/components/responses/Problem"}}}},
     "/v1/jobs": {
       "post": {"summary": "Submit a job", "parameters": [{"name": "Idempotency-Key", "in": "header", "schema": {"type": "string"}}],

@@ -6,15 +6,14 @@ import Hummingbird
 
 extension BonsaiServer {
     func addCatalogRoutes(to router: Router<BonsaiRequestContext>, v1: RouterGroup<BonsaiRequestContext>) {
-        router.get("healthz") { _, _ in
-            try JSONBody.response(["status": "ok"])
-        }
+        router.get("healthz") { _, _ in try await self.healthResponse() }
         router.get("metrics") { _, context in
             guard context.principal?.admin == true else {
                 throw Problem(.forbidden, "forbidden", "Forbidden", detail: "/metrics needs an admin token")
             }
             let store = self.store, metrics = self.metrics, running = self.pool?.runningCount ?? 0
-            let text = try await Blocking.run { try metrics.render(store: store, runningHere: running) }
+            let root = self.layout.root
+            let text = try await Blocking.run { try metrics.render(store: store, runningHere: running) + Self.storageMetrics(root: root) }
             return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4"], body: ResponseBody(byteBuffer: ByteBuffer(string: text)))
         }
         v1.get("methods") { _, _ in

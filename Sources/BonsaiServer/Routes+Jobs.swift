@@ -85,13 +85,20 @@ extension BonsaiServer {
         let tenant = try context.tenant()
         let id = try Identifiers.jobID(context.parameters.get("id"))
         let store = self.store
-        let job = try await Blocking.run { try store.job(id: id, tenant: tenant) }
+        let ifNoneMatch = request.headers[.ifNoneMatch]
+        @Sendable func matches(_ etag: String) -> Bool {
+            ifNoneMatch?.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) ?? false
+        }
+        // One hop to the blocking queue: the job, and its pruning events unless the poll is a 304.
+        let (job, events) = try await Blocking.run { () -> (JobRecord, [PruningEventRow]) in
+            let job = try store.job(id: id, tenant: tenant)
+            return (job, matches(JSONBody.etag(job)) ? [] : try store.pruningEvents(jobSeq: job.seq))
+        }
         let etag = JSONBody.etag(job)
-        if let match = request.headers[.ifNoneMatch], match.split(separator: ",").contains(where: { $0.trimmingCharacters(in: .whitespaces) == etag }) {
+        if matches(etag) {
             return Response(status: .notModified, headers: [.eTag: etag])
         }
         var object = JSONBody.job(job)
-        let events = try await Blocking.run { try store.pruningEvents(jobSeq: job.seq) }
         object["pruning_events"] = events.map {
             ["name": $0.name, "phase": $0.phase, "step": $0.step, "sparsity": $0.sparsity, "accuracy_before": $0.accuracyBefore,
              "accuracy_after": $0.accuracyAfter, "instability": $0.instability] as [String: Any]

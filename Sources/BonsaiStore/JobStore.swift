@@ -29,6 +29,8 @@ public protocol JobStore: AnyObject, Sendable {
     @discardableResult func fail(_ lease: Lease, error: String, retryable: Bool, backoff: Double, now: Double?) throws -> JobStatus
     func cancelled(_ lease: Lease, now: Double?) throws
     func release(_ lease: Lease, now: Double?) throws
+    /// Re-queues after a full or read-only data directory: attempt refunded, runnable after `retryAfter` s.
+    func deferAfterInfrastructureFault(_ lease: Lease, reason: String, retryAfter: Double, now: Double?) throws
 
     // Progress of a running job (lease-checked).
     func record(_ lease: Lease, _ update: ProgressUpdate, now: Double?) throws
@@ -84,6 +86,9 @@ extension JobStore {
     }
     public func cancelled(_ lease: Lease) throws { try cancelled(lease, now: nil) }
     public func release(_ lease: Lease) throws { try release(lease, now: nil) }
+    public func deferAfterInfrastructureFault(_ lease: Lease, reason: String, retryAfter: Double) throws {
+        try deferAfterInfrastructureFault(lease, reason: reason, retryAfter: retryAfter, now: nil)
+    }
     public func record(_ lease: Lease, _ update: ProgressUpdate) throws { try record(lease, update, now: nil) }
     public func recordPruningEvent(_ lease: Lease, ordinal: Int, _ event: PruningEventRow) throws {
         try recordPruningEvent(lease, ordinal: ordinal, event, now: nil)
@@ -103,6 +108,9 @@ extension JobStore {
     }
     public func metrics(jobSeq: Int64, key: String? = nil, sinceStep: Int? = nil) throws -> [MetricSample] {
         try metrics(jobSeq: jobSeq, key: key, sinceStep: sinceStep, limit: 10_000)
+    }
+    public func metrics(jobSeq: Int64, limit: Int) throws -> [MetricSample] {
+        try metrics(jobSeq: jobSeq, key: nil, sinceStep: nil, limit: limit)
     }
     public func metrics(jobSeq: Int64, key: String?, limit: Int) throws -> [MetricSample] {
         try metrics(jobSeq: jobSeq, key: key, sinceStep: nil, limit: limit)

@@ -42,7 +42,7 @@ extension Store {
     public func principal(forToken token: String) throws -> Principal? {
         let hash = SHA256.hex(token)
         return try read { db in
-            try Row.fetchOne(db, sql: "SELECT tenant, admin FROM tokens WHERE hash = ?", arguments: [hash]).map {
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT tenant, admin FROM tokens WHERE hash = ?"), arguments: [hash]).map {
                 Principal(tenant: $0["tenant"], admin: $0["admin"])
             }
         }

@@ -34,13 +34,20 @@ public final class Store: Sendable {
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction: the write lock is taken up front, so two
     /// processes sharing the file serialise here instead of failing on lock upgrade.
     public func immediate<T>(_ body: (Database) throws -> T) throws -> T {
-        let value = try pool.writeWithoutTransaction { db in
-            var result: T?
-            try db.inTransaction(.immediate) {
-                result = try body(db)
-                return .commit
+        let value: T
+        do {
+            value = try pool.writeWithoutTransaction { db in
+                var result: T?
+                try db.inTransaction(.immediate) {
+                    result = try body(db)
+                    try FaultPoint.hit("store-commit")
+                    return .commit
+                }
+                return result!
             }
-            return result!
+        } catch {
+            if error is DatabaseError || StoreHealth.isDiskFault(error) { StoreHealth.recordWriteError(error) }
+            throw error
         }
         changes.ring()
         return value

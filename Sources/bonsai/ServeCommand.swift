@@ -58,6 +58,8 @@ struct TokenCommand: ParsableCommand {
         @Option(help: "Folder of the database (default ./bonsai-data or BONSAI_STORE_DIR).") var dataDir: String?
         @Option(help: "Job store: sqlite (default) or postgres://user:password@host:port/db. Also BONSAI_STORE_URL.") var storeUrl: String?
         @Flag(help: "An admin token (may read /metrics).") var admin = false
+        @Option(help: "Set the tenant's limit of queued jobs (429 above it).") var maxQueued: Int?
+        @Option(help: "Set the tenant's limit of jobs running at once.") var maxRunning: Int?
 
         func run() throws {
             var settings = ServerConfig()
@@ -66,6 +68,10 @@ struct TokenCommand: ParsableCommand {
             if let storeUrl { settings.store = storeUrl }
             let server = try BonsaiServer(config: settings, runWorkers: false)
             print(try server.createToken(tenant: tenant, admin: admin))
+            if maxQueued != nil || maxRunning != nil {
+                try server.store.setLimits(tenant: tenant, maxRunning: maxRunning ?? settings.tenantMaxRunning,
+                                           maxQueued: maxQueued ?? settings.tenantMaxQueued)
+            }
         }
     }
 }

@@ -61,7 +61,7 @@ struct BlobBatches: BatchProvider {
     @Test func resumedRunIsBitIdentical() throws {
         let data = BlobBatches()
         let uninterrupted = try makeTrainer()
-        try uninterrupted.run(data: data)
+        let expectedEpochs = try uninterrupted.run(data: data)
 
         // Interrupt after the checkpoint at step 8 (checkpoint_every 4 → steps 4 and 8), via a file.
         let path = FileManager.default.temporaryDirectory.appendingPathComponent("bonsai-resume-\(UUID()).safetensors").path
@@ -84,10 +84,15 @@ struct BlobBatches: BatchProvider {
         let resumed = try Trainer(model: MLP.make(inputs: 6, hidden: [16, 8], classes: 3, rng: &rng), config: config, seed: 77)
         try resumed.resume(from: try Checkpoint.read(from: path))
         #expect(resumed.position == TrainingPosition(epoch: 1, batchIndex: 2, step: 8))
-        try resumed.run(data: data)
+        let resumedEpochs = try resumed.run(data: data)
         for ((path, a), (_, b)) in zip(uninterrupted.model.namedParameters(), resumed.model.namedParameters()) {
             #expect(a.value.floats == b.value.floats, "\(path) differs after resume")
         }
+        // The epoch resumed mid-way (step 8 is inside epoch 1) reports the train loss and accuracy of
+        // the whole epoch: the running sums travel in the checkpoint.
+        let tail = Array(expectedEpochs.suffix(resumedEpochs.count))
+        #expect(!resumedEpochs.isEmpty && resumedEpochs.map(\.trainLoss) == tail.map(\.trainLoss), "epoch train loss differs after resume")
+        #expect(resumedEpochs.map(\.trainAccuracy) == tail.map(\.trainAccuracy), "epoch train accuracy differs after resume")
     }
 
     @Test func cancellationStopsBeforeTheNextStep() throws {
@@ -127,6 +132,21 @@ struct BlobBatches: BatchProvider {
         let file = try SafetensorsFile(path: path)
         #expect(try file.entry("bn1.num_batches_tracked").dtype == .int64)
         #expect(try file.integers("bn1.num_batches_tracked") == [1])
+    }
+
+    /// `captureState` keeps the BN counters too (a copy that dropped them failed strict loading).
+    @Test func capturedStateCopiesParametersBuffersAndCounters() throws {
+        var rng = RandomGenerator(seed: 3)
+        let model = ResNet(depth: 8, width: 4, rng: &rng)
+        _ = model.forward(Tensor.normal([2, 3, 8, 8], using: &rng), context: ForwardContext(training: true))
+        let state = model.captureState()
+        #expect(state.counters["bn1.num_batches_tracked"] == 1)
+        var other = RandomGenerator(seed: 98)
+        let copy = ResNet(depth: 8, width: 4, rng: &other)
+        try copy.loadStateDict(state)
+        let x = Tensor.normal([2, 3, 8, 8], using: &rng)
+        #expect(model.forward(x, context: .evaluation).floats == copy.forward(x, context: .evaluation).floats)
+        #expect(copy.captureState().counters == state.counters)
     }
 
     @Test func loadingRejectsWrongNamesAndShapes() throws {

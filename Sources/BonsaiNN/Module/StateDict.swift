@@ -92,4 +92,31 @@ extension Module {
         }
         try loadStateDict(tensors, counters: counters)
     }
+
+    /// A detached copy of every parameter and buffer, counters included (`num_batches_tracked`),
+    /// to start another model of the same architecture from these weights with
+    /// ``loadStateDict(_:)-(ModuleState)``.
+    public func captureState() -> ModuleState {
+        var state = ModuleState()
+        for (key, value) in stateDict() {
+            switch value {
+            case let .tensor(t): state.tensors[key] = t
+            case let .int64(values, _) where values.count == 1: state.counters[key] = values[0]
+            default: preconditionFailure("Module.captureState: \(key) is neither a float tensor nor a scalar counter")
+            }
+        }
+        return state
+    }
+
+    /// Loads a captured state (strict: names and shapes must match exactly).
+    public func loadStateDict(_ state: ModuleState) throws {
+        try loadStateDict(state.tensors, counters: state.counters)
+    }
+}
+
+/// Every parameter and buffer of a module by path: float tensors and integer counters.
+public struct ModuleState: Sendable {
+    public var tensors: [String: Tensor] = [:]
+    public var counters: [String: Int] = [:]
+    public init() {}
 }

@@ -76,6 +76,10 @@ public final class Trainer {
     public var hooks = TrainingHooks()
     public private(set) var position = TrainingPosition()
     public private(set) var rng: RandomGenerator
+    /// The current epoch's running sums (loss·n, correct·n, n), saved in checkpoints so that an epoch
+    /// resumed mid-way reports the same train loss and accuracy as an uninterrupted one.
+    private var epochLoss = 0.0, epochCorrect = 0.0, epochExamples = 0
+    static let epochSumsKey = "trainer.epoch_sums"
 
     public init(model: any Model, config: TrainingConfig, seed: UInt64, optimizer: (any Optimizer)? = nil) throws {
         try config.validate()
@@ -89,10 +93,15 @@ public final class Trainer {
     public func resume(from checkpoint: Checkpoint) throws {
         rng = try checkpoint.restore(into: model, optimizer: optimizer)
         position = checkpoint.position
+        let sums = checkpoint.extra[Self.epochSumsKey]?.split(separator: " ").compactMap { UInt64($0) } ?? []
+        (epochLoss, epochCorrect, epochExamples) = sums.count == 3
+            ? (Double(bitPattern: sums[0]), Double(bitPattern: sums[1]), Int(sums[2])) : (0, 0, 0)
     }
 
     public func checkpoint(extra: [String: String] = [:]) -> Checkpoint {
-        Checkpoint.capture(model: model, optimizer: optimizer, position: position, rng: rng, extra: extra)
+        var extra = extra
+        extra[Self.epochSumsKey] = "\(epochLoss.bitPattern) \(epochCorrect.bitPattern) \(epochExamples)"
+        return Checkpoint.capture(model: model, optimizer: optimizer, position: position, rng: rng, extra: extra)
     }
 
     /// Trains until the configured length, reporting through `events`.
@@ -103,7 +112,6 @@ public final class Trainer {
         guard perEpoch > 0 else { throw TrainingError.emptyData }
         let total = config.totalSteps(batchesPerEpoch: perEpoch)
         var epochs: [EpochMetrics] = []
-        var epochLoss = 0.0, epochCorrect = 0.0, epochExamples = 0
         let clock = ContinuousClock()
         while position.step < total {
             if let cancellation, cancellation.isCancelled { throw TrainingError.cancelled(at: position) }

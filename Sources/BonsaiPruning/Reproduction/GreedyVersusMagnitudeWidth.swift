@@ -31,8 +31,7 @@ public enum GreedyVersusMagnitudeWidth: Reproduction {
                 options.log("seed \(seed): pretraining lenet300, \(pretrainEpochs) epoch(s)")
                 try base.phase("pretrain") { try base.train(train) }
                 let dense = base.evaluateTest().accuracy
-                let state = Dictionary(uniqueKeysWithValues: pretrained.stateDict().compactMap { key, value -> (String, Tensor)? in
-                    if case let .tensor(t) = value { return (key, t) } else { return nil } })
+                let state = pretrained.captureState()
 
                 // Greedy arm: the registered method from the pretrained weights.
                 options.log("seed \(seed): greedy forward selection")

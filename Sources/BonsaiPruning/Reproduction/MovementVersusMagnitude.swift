@@ -35,8 +35,7 @@ public enum MovementVersusMagnitude: Reproduction {
             let optimizer = try spec.train.optimizer.make(parameters: pretrained.namedParameters() + mlm.head.namedParameters(prefix: "mlm_head."))
             try context.phase("pretrain-mlm") { try context.train(spec.train, hooks: hooks, optimizer: optimizer) }
         }
-        let state = Dictionary(uniqueKeysWithValues: pretrained.stateDict().compactMap { key, value -> (String, Tensor)? in
-            if case let .tensor(t) = value { return (key, t) } else { return nil } })
+        let state = pretrained.captureState()
 
         var rows: [[String]] = []
         var accuracy: [String: Double] = [:]

@@ -40,8 +40,7 @@ public enum SCOPVersusL1: Reproduction {
                 options.log("seed \(seed): pretraining resnet20 width \(width), \(pretrainEpochs) epochs")
                 try base.phase("pretrain") { try base.train(train) }
                 let dense = base.evaluateTest().accuracy
-                let state = Dictionary(uniqueKeysWithValues: pretrained.stateDict().compactMap { key, value -> (String, Tensor)? in
-                    if case let .tensor(t) = value { return (key, t) } else { return nil } })
+                let state = pretrained.captureState()
                 let groups = try ChannelDependencies.groups(of: pretrained)
 
                 // SCOP arm: β phase, control experiment, prune, recalibrate, fine-tune.

@@ -6,8 +6,12 @@ import Foundation
 ///   `Linear(C_in + C_out → H)` + ReLU; the result, concatenated with the scalar budget, feeds a
 ///   single-layer tanh RNN shared across layers, `h_l = tanh(W_ih [e_l, b] + W_hh h_{l−1} + biases)`.
 /// - Static agent: no encoder; the RNN input is the budget alone (input-independent).
-/// - Heads: mean `μ = Linear(h) + budget` (weight scaled by 0.2, bias 0, so μ starts near the
-///   budget), `log σ = Linear(h)` with bias −4, value `V = Linear(h)`.
+/// - Heads: mean `μ = Linear(h) + budget` (weight scaled by 0.01, bias 0, so μ starts at the budget
+///   within ±0.003 — the usual PPO initialisation of a policy's last layer), `log σ = Linear(h)` with
+///   bias −4, value `V = Linear(h)`. A first version scaled by 0.2: with `h` in (−1, 1)^H that put
+///   each layer's initial ratio up to ±0.06 off the budget, and since MACs are products of adjacent
+///   ratios the runs started (and, with few PPO episodes, stayed) 7–22 % under the MAC cap —
+///   before any learning; see docs/runtime-pruning.md.
 ///
 /// `H` is a setting (the reference uses 128; CPU runs default to 32, see the method's settings).
 public final class GaussianAgent: Module {
@@ -35,7 +39,7 @@ public final class GaussianAgent: Module {
         register(child: "mu", mean)
         register(child: "log_sigma", logSigma)
         register(child: "value", value)
-        mean.weight.assign(mean.weight.value.detached() * 0.2)
+        mean.weight.assign(mean.weight.value.detached() * 0.01)
         mean.bias?.assign(.zeros([1]))
         logSigma.bias?.assign(.full([1], value: -4))
     }

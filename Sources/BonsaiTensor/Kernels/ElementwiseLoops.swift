@@ -1,46 +1,32 @@
 /// The loops under every same-shape element-wise op (``Elementwise/map(_:_:_:)``,
 /// ``Elementwise/zip(_:_:_:_:)``, and so `+`, `*`, `relu`, the ReLU gradient, masking …).
 ///
-/// An element-wise op on a large tensor is bound by memory bandwidth, and one core of a server
-/// CPU cannot draw the whole bandwidth of its memory controller: the loop is split into
-/// contiguous ranges over the thread budget (``Parallel``). Below ``parallelMinimum`` elements per
-/// worker the loop stays on the calling thread, since a dispatch round trip (a few µs) costs more
-/// than the loop it would split. The closures are passed as literals by `@inline(__always)`
-/// callers, so each instantiation is a plain, vectorisable loop over unsafe pointers.
+/// They run on the calling thread. The closures are passed as literals by `@inline(__always)`
+/// callers, so each instantiation is a plain loop over unsafe pointers that the compiler
+/// vectorises. An earlier version split large loops over the thread budget with ``Parallel``, but
+/// then `f` reaches the worker's closure as a captured function value and is called per element
+/// (an indirect `call` per float): on two threads that measured 4 GB/s against 10 GB/s for the
+/// vectorised loop on one thread (`bench engine --section elementwise`, same run). Splitting needs
+/// the operation as a type (a generic parameter), not a closure; until the hot ops are written
+/// that way, one vectorised thread is the faster choice.
 extension Elementwise {
-    /// Elements per worker below which an element-wise loop is not split (64K floats = 256 KB,
-    /// tens of µs of work, well above the dispatch overhead).
-    static let parallelMinimum = 1 << 16
-
-    /// `dst[i] = f(src[i])` for `i < count`, split over the thread budget.
+    /// `dst[i] = f(src[i])` for `i < count`.
     @inline(__always)
     static func apply<T: TensorScalar>(count: Int, _ src: UnsafePointer<T>, into dst: UnsafeMutablePointer<T>,
                                        _ f: (T) -> T) {
-        if count < 2 * parallelMinimum {
-            for i in 0..<count { dst[i] = f(src[i]) }
-            return
-        }
-        Parallel.forRanges(count, minimumPerThread: parallelMinimum) { range in
-            for i in range { dst[i] = f(src[i]) }
-        }
+        for i in 0..<count { dst[i] = f(src[i]) }
     }
 
-    /// `dst[i] = f(a[i], b[i])` for `i < count`, split over the thread budget.
+    /// `dst[i] = f(a[i], b[i])` for `i < count`.
     @inline(__always)
     static func apply<T: TensorScalar>(count: Int, _ a: UnsafePointer<T>, _ b: UnsafePointer<T>,
                                        into dst: UnsafeMutablePointer<T>, _ f: (T, T) -> T) {
-        if count < 2 * parallelMinimum {
-            for i in 0..<count { dst[i] = f(a[i], b[i]) }
-            return
-        }
-        Parallel.forRanges(count, minimumPerThread: parallelMinimum) { range in
-            for i in range { dst[i] = f(a[i], b[i]) }
-        }
+        for i in 0..<count { dst[i] = f(a[i], b[i]) }
     }
 }
 
 /// The element-wise loops of the ops, on raw Float buffers, for `bonsai bench engine`: each entry
-/// runs exactly the loop its tensor op runs (same closure, same splitting), minus the allocation
+/// runs exactly the loop its tensor op runs (same closure), minus the allocation
 /// of the output tensor, so its bandwidth can be set against a plain copy of the same size.
 public enum ElementwiseKernels {
     /// `out = a + b` (the `+` op on same-shape tensors).
