@@ -35,7 +35,7 @@ struct TwoServersPostgresTests {
         let config = dataDir + "-config.json"
         try Data(#"""
             {"admin_token": "\#(ServerProcess.token)", "store": "\#(url.connectionString)",
-             "workers": {"workers": 1, "lease_seconds": 3, "heartbeat_seconds": 1, "metrics_flush_steps": 5}}
+             "workers": {"workers": 1, "lease_seconds": 5, "heartbeat_seconds": 1, "metrics_flush_steps": 5}}
             """#.utf8).write(to: URL(fileURLWithPath: config))
         let a = try ServerProcess(dataDir: dataDir, config: config)
         defer { a.stop() }
