@@ -133,7 +133,9 @@ struct PostgresStoreTests {
         while woken.value < 5 && Date() < deadline { try await Task.sleep(for: .milliseconds(5)) }
         #expect(woken.value >= 5, "queue observers of b woken \(woken.value) times for 5 submissions")
         print("postgres: commit in instance a → bell in instance b, median \(String(format: "%.1f", delays.sorted()[2] * 1000)) ms, max \(String(format: "%.1f", delays.max()! * 1000)) ms (submit included)")
-        #expect(delays.sorted()[2] < 0.5, "median submit-to-bell delay \(delays.sorted()[2]) s")
+        // Instance b's bell rings only through NOTIFY, so ringing at all is the check; the bound is
+        // loose because the whole test suite shares two cores with it.
+        #expect(delays.sorted()[2] < 2, "median submit-to-bell delay \(delays.sorted()[2]) s")
     }
 
     /// Every connection of both instances is killed (a database restart, as far as they can
