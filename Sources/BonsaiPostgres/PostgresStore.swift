@@ -81,12 +81,12 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
 
     /// Runs `body` in one transaction at `isolation`, notifying `bonsai_changes` before commit and
     /// ringing ``changes`` after. `now` nil takes the database clock (``DatabaseClock``) once at
-    /// the start, so one transaction's timestamps agree. Serialization failures and deadlocks are retried (a few
+    /// the start, so one transaction's timestamps agree. Serialization failures and deadlocks are retried (up to 30
     /// times, with jittered backoff); a ``StoreError`` thrown by `body` rolls back and propagates.
     @discardableResult
     func transaction<T>(_ operation: String, isolation: Isolation = .readCommitted, now: Double?,
                         _ body: (WriteContext) throws -> T) throws -> T {
-        let attempts = 12
+        let attempts = 30
         for attempt in 1...attempts {
             do {
                 let (value, wakesQueue, notify) = try pool.withConnection { connection -> (T, Bool, Bool) in
@@ -117,7 +117,8 @@ public final class PostgresStore: JobStore, @unchecked Sendable {
             } catch let error as RetryableBegin {
                 if attempt >= 3 { throw error.error }
             } catch let error as PSQLError where Self.isRetryable(error) && attempt < attempts {
-                usleep(UInt32.random(in: 200...2_000) * UInt32(attempt))
+                // Each conflict means another transaction committed; back off a little, jittered.
+                usleep(UInt32.random(in: 200...2_000) * UInt32(min(attempt, 10)))
             } catch let error as PSQLError where Self.isRetryable(error) {
                 throw PostgresStoreError.contention(operation: operation, attempts: attempts)
             } catch let error as PSQLError {

@@ -101,9 +101,9 @@ struct PostgresStoreTests {
         let t = try TestStore(.postgres)
         let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
-        let lease = try #require(try store.claim(owner: "w", leaseSeconds: 0.3))
+        let lease = try #require(try store.claim(owner: "w", leaseSeconds: 2))
         #expect(try store.requeueExpired().isEmpty)
-        Thread.sleep(forTimeInterval: 0.5)
+        Thread.sleep(forTimeInterval: 2.5)
         #expect(try store.requeueExpired() == [job.id])
         let row = try #require(try store.job(id: job.id))
         #expect(row.status == .queued && row.attempts == 1)
