@@ -16,6 +16,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/apple/swift-http-types", from: "1.8.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(
@@ -46,13 +47,19 @@ let package = Package(
             dependencies: [.product(name: "GRDB", package: "GRDB.swift")]
         ),
         .target(
+            name: "BonsaiPostgres",
+            // The PostgreSQL migrations are embedded too (scripts/embed-migrations.sh, migrations/postgres/).
+            dependencies: ["BonsaiStore", .product(name: "PostgresNIO", package: "postgres-nio"),
+                           .product(name: "Logging", package: "swift-log")]
+        ),
+        .target(
             name: "BonsaiJobs",
             dependencies: ["BonsaiPruning", "BonsaiStore", .product(name: "Logging", package: "swift-log")]
         ),
         .target(
             name: "BonsaiServer",
             dependencies: [
-                "BonsaiJobs", "BonsaiStore",
+                "BonsaiJobs", "BonsaiStore", "BonsaiPostgres",
                 .product(name: "Hummingbird", package: "hummingbird"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -86,12 +93,12 @@ let package = Package(
         ),
         .testTarget(
             name: "BonsaiStoreTests",
-            dependencies: ["BonsaiStore"]
+            dependencies: ["BonsaiStore", "BonsaiPostgres"]
         ),
         .testTarget(
             name: "BonsaiServerTests",
             dependencies: [
-                "BonsaiServer", "BonsaiJobs", "BonsaiStore", "BonsaiPruning",
+                "BonsaiServer", "BonsaiJobs", "BonsaiStore", "BonsaiPruning", "BonsaiPostgres",
                 .product(name: "HummingbirdTesting", package: "hummingbird"),
                 .product(name: "HTTPTypes", package: "swift-http-types"),
             ]

@@ -16,7 +16,7 @@ import Foundation
 ///
 /// After a successful commit the folders of other attempts (crashed or stale) are removed.
 struct ArtifactPublisher {
-    let store: Store
+    let store: any JobStore
     let layout: DataLayout
 
     func publish(_ lease: Lease, model: any Model, result: PipelineResult, report: PruningReport, spec: PipelineSpec,

@@ -14,7 +14,7 @@ public enum DatasetUpload {
     public static let maxNameLength = 200
 
     public static func accept(parts: [String: Data], name: String?, format: String, pixelMax: Int?, tenant: String,
-                              store: Store, layout: DataLayout, limits: DataLimits = .standard) throws -> UploadedDatasetRow {
+                              store: any JobStore, layout: DataLayout, limits: DataLimits = .standard) throws -> UploadedDatasetRow {
         guard let format = UploadedDataset.Manifest.Format(rawValue: format) else {
             throw StoreError.invalid(field: "format", detail: "must be one of \(UploadedDataset.Manifest.Format.allCases.map(\.rawValue).joined(separator: ", "))")
         }
@@ -68,7 +68,7 @@ public enum DatasetUpload {
 
 /// Resolves the upload ids a job spec names to files, for one tenant (another tenant's id is not found).
 public enum Uploads {
-    public static func resolver(store: Store, layout: DataLayout, tenant: String) -> UploadResolver {
+    public static func resolver(store: any JobStore, layout: DataLayout, tenant: String) -> UploadResolver {
         UploadResolver(
             datasetFolder: { id in layout.absolute(try store.dataset(id: id, tenant: tenant).path) },
             weightsFile: { id in layout.absolute(try store.model(id: id, tenant: tenant).path) })
@@ -76,7 +76,7 @@ public enum Uploads {
 
     /// Checks at submission that the spec's uploads exist for `tenant` and fit it: the weights were
     /// validated for the same architecture and data set. Throws ``StoreError/invalid(field:detail:)``.
-    public static func check(_ spec: PipelineSpec, tenant: String, store: Store) throws {
+    public static func check(_ spec: PipelineSpec, tenant: String, store: any JobStore) throws {
         if let id = spec.dataset.upload {
             do { _ = try store.dataset(id: id, tenant: tenant) } catch StoreError.notFound {
                 throw StoreError.invalid(field: "dataset.upload", detail: "no uploaded data set '\(id)'")

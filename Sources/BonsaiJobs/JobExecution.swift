@@ -12,7 +12,7 @@ enum StopReason: Sendable {
 /// pipeline with a store-backed snapshot store (resuming from the last snapshot of an earlier
 /// attempt), writes the artifacts and records the outcome — all writes under the lease.
 struct JobExecution {
-    let store: Store
+    let store: any JobStore
     let layout: DataLayout
     let config: JobsConfig
     let datasets: DataDirectory?

@@ -8,14 +8,14 @@ import Foundation
 /// rename), then points the row at it in a lease-checked transaction, then deletes the previous
 /// file. A stale worker's file never becomes the row's (its transaction fails) and is removed.
 final class JobSnapshotStore: PipelineStore {
-    let store: Store
+    let store: any JobStore
     let layout: DataLayout
     let lease: Lease
     private var sequence = 0
     /// Pruning events in the newest snapshot saved or restored (the recorder keeps that many rows on rollback).
     private(set) var eventCount = 0
 
-    init(store: Store, layout: DataLayout, lease: Lease) {
+    init(store: any JobStore, layout: DataLayout, lease: Lease) {
         self.store = store; self.layout = layout; self.lease = lease
     }
 

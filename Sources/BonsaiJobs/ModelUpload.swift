@@ -9,7 +9,7 @@ import Foundation
 /// (PyTorch's `strict=True`). Valid files are moved under the data directory and recorded.
 public enum ModelUpload {
     public static func accept(_ bytes: Data, tenant: String, architecture: String, dataset: String, optionsJSON: String?,
-                              store: Store, layout: DataLayout) throws -> UploadedModelRow {
+                              store: any JobStore, layout: DataLayout) throws -> UploadedModelRow {
         guard ModelZoo.architectures.contains(architecture) else {
             throw PruningError.invalidSetting(field: "architecture", detail: "unknown architecture '\(architecture)' (known: \(ModelZoo.architectures.joined(separator: ", ")))")
         }
@@ -38,7 +38,7 @@ public enum ModelUpload {
     }
 
     /// Sample shape and class count of a built-in or the tenant's uploaded image data set.
-    static func shapeOf(dataset: String, tenant: String, store: Store) throws -> (shape: [Int], classes: Int) {
+    static func shapeOf(dataset: String, tenant: String, store: any JobStore) throws -> (shape: [Int], classes: Int) {
         var shape: [Int], classes: Int
         if dataset.hasPrefix("dataset-") {
             let row: UploadedDatasetRow

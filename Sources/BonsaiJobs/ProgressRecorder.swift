@@ -13,7 +13,7 @@ import Foundation
 ///
 /// Lives on the worker thread. A write refused because the lease was lost cancels the run.
 final class ProgressRecorder {
-    let store: Store
+    let store: any JobStore
     let lease: Lease
     let config: JobsConfig
     let flag: CancellationFlag
@@ -28,7 +28,7 @@ final class ProgressRecorder {
     private var rateOrigin: (time: Date, step: Int)?
     private var prunedCount = 0
 
-    init(store: Store, lease: Lease, config: JobsConfig, flag: CancellationFlag, snapshots: JobSnapshotStore, plannedSteps: Int) {
+    init(store: any JobStore, lease: Lease, config: JobsConfig, flag: CancellationFlag, snapshots: JobSnapshotStore, plannedSteps: Int) {
         self.store = store; self.lease = lease; self.config = config; self.flag = flag
         self.snapshots = snapshots; self.plannedSteps = plannedSteps
     }

@@ -13,7 +13,7 @@ import Logging
 /// claiming, cancels running pipelines at their next step and gives their jobs back to the queue
 /// without counting an attempt; they resume from their last snapshot.
 public final class WorkerPool: @unchecked Sendable {
-    public let store: Store
+    public let store: any JobStore
     public let layout: DataLayout
     public let config: JobsConfig
     public let owner: String
@@ -35,7 +35,7 @@ public final class WorkerPool: @unchecked Sendable {
     private var heartbeat: DispatchSourceTimer?
     private let heartbeatQueue = DispatchQueue(label: "bonsai.heartbeat")
 
-    public init(store: Store, layout: DataLayout, config: JobsConfig, datasets: DataDirectory? = nil,
+    public init(store: any JobStore, layout: DataLayout, config: JobsConfig, datasets: DataDirectory? = nil,
                 owner: String = "\(ProcessInfo.processInfo.hostName):\(getpid())", logger: Logger = Logger(label: "bonsai.jobs")) {
         self.store = store; self.layout = layout; self.config = config; self.datasets = datasets
         self.owner = owner; self.logger = logger
@@ -46,6 +46,8 @@ public final class WorkerPool: @unchecked Sendable {
     public func start() throws {
         let requeued = try store.requeueExpired()
         if !requeued.isEmpty { logger.info("re-queued jobs with expired leases", metadata: ["jobs": "\(requeued)"]) }
+        // Another process's submission or re-queue (PostgreSQL NOTIFY) wakes an idle worker at once.
+        store.changes.onQueueChange { [weak self] in self?.wake() }
         for index in 0..<config.workers {
             finished.enter()
             DispatchQueue(label: "bonsai.worker.\(index)", qos: config.trainingPriority.qos).async { [self] in

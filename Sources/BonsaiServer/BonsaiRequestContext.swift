@@ -42,7 +42,7 @@ struct ProblemMiddleware: RouterMiddleware {
 /// dashboard's page and static files are open (the page asks for a token and sends it on API calls).
 struct AuthMiddleware: RouterMiddleware {
     typealias Context = BonsaiRequestContext
-    let store: Store
+    let store: any JobStore
     let tokens: TokenCache
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {

@@ -1,4 +1,5 @@
 import BonsaiJobs
+import BonsaiPostgres
 import BonsaiPruning
 import BonsaiStore
 import Foundation
@@ -11,7 +12,7 @@ import ServiceLifecycle
 /// `makeApplication` so tests can drive the router in process.
 public final class BonsaiServer: Sendable {
     public let config: ServerConfig
-    public let store: Store
+    public let store: any JobStore
     public let layout: DataLayout
     public let pool: WorkerPool?
     let metrics = ServerMetrics()
@@ -19,14 +20,15 @@ public final class BonsaiServer: Sendable {
     let tokens = TokenCache()
     let logger: Logger
 
-    /// Opens (creating and migrating) the store under `config.dataDir`. `runWorkers: false` gives a
+    /// Opens (creating and migrating) the configured store (`config.store`: SQLite under
+    /// `config.dataDir`, or PostgreSQL). `runWorkers: false` gives a
     /// server that accepts jobs but runs none (tests of the API alone).
     public init(config: ServerConfig, runWorkers: Bool = true, logger: Logger = Logger(label: "bonsai")) throws {
         try config.validate()
         self.config = config
         self.logger = logger
         layout = try DataLayout(root: config.dataDir)
-        store = try Store(path: layout.databasePath)
+        store = try JobStores.open(config.store, sqlitePath: layout.databasePath, logger: logger)
         let datasets = try config.datasetsDir.map { try DataDirectory(path: $0) }
         pool = runWorkers && config.workers.workers > 0
             ? WorkerPool(store: store, layout: layout, config: config.workers, datasets: datasets, logger: logger) : nil

@@ -1,15 +1,19 @@
 import BonsaiJobs
+import BonsaiPostgres
 import Foundation
 
 /// The server's configuration. Sources, later ones winning: the embedded defaults (so `bonsai
 /// serve` runs with no file), the JSON config file (`config/bonsai.json` documents every key),
-/// environment variables (`BONSAI_HOST`, `BONSAI_PORT`, `BONSAI_STORE_DIR`, `BONSAI_WORKERS`,
+/// environment variables (`BONSAI_HOST`, `BONSAI_PORT`, `BONSAI_STORE_DIR`, `BONSAI_STORE_URL`, `BONSAI_WORKERS`,
 /// `BONSAI_THREADS_PER_JOB`, `BONSAI_ADMIN_TOKEN`, `BONSAI_MAX_BODY_BYTES`), then command-line flags.
 public struct ServerConfig: Codable, Sendable, Equatable {
     public var host = "127.0.0.1"
     public var port = 8080
     /// Database and job files (snapshots, artifacts).
     public var dataDir = "./bonsai-data"
+    /// The job store: "sqlite" (a file under `dataDir`) or a `postgres://user:password@host:port/db`
+    /// URL shared by several servers (whose `dataDir` must then be one shared filesystem).
+    public var store = "sqlite"
     /// Where the built-in data sets are (default: BONSAI_DATA_DIR or the repository's `data/`).
     public var datasetsDir: String?
     /// An admin token to install on start (else the first start on an empty store prints one).
@@ -26,7 +30,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
     public var workers = JobsConfig()
 
     enum CodingKeys: String, CodingKey {
-        case host, port, workers
+        case host, port, workers, store
         case dataDir = "data_dir"
         case datasetsDir = "datasets_dir"
         case adminToken = "admin_token"
@@ -45,6 +49,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         host = try c.decodeIfPresent(String.self, forKey: .host) ?? d.host
         port = try c.decodeIfPresent(Int.self, forKey: .port) ?? d.port
         dataDir = try c.decodeIfPresent(String.self, forKey: .dataDir) ?? d.dataDir
+        store = try c.decodeIfPresent(String.self, forKey: .store) ?? d.store
         datasetsDir = try c.decodeIfPresent(String.self, forKey: .datasetsDir)
         adminToken = try c.decodeIfPresent(String.self, forKey: .adminToken)
         maxBodyBytes = try c.decodeIfPresent(Int.self, forKey: .maxBodyBytes) ?? d.maxBodyBytes
@@ -62,7 +67,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
             throw ConfigError(field: "config", detail: "\(path) is not a JSON object")
         }
         let known: Set<String> = ["host", "port", "workers", "data_dir", "datasets_dir", "admin_token", "max_body_bytes", "max_upload_bytes",
-                                  "tenant_max_running", "tenant_max_queued", "drain_seconds", "_comment"]
+                                  "tenant_max_running", "tenant_max_queued", "drain_seconds", "store", "_comment"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, detail: "unknown key in \(path)")
         }
@@ -83,6 +88,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         if let v = env["BONSAI_HOST"] { host = v }
         if let v = try int("BONSAI_PORT") { port = v }
         if let v = env["BONSAI_STORE_DIR"] { dataDir = v }
+        if let v = env["BONSAI_STORE_URL"], !v.isEmpty { store = v }
         if let v = try int("BONSAI_WORKERS") { workers.workers = v }
         if let v = try int("BONSAI_THREADS_PER_JOB") { workers.threadsPerJob = v }
         if let v = env["BONSAI_ADMIN_TOKEN"], !v.isEmpty { adminToken = v }
@@ -97,6 +103,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         guard tenantMaxQueued >= 1 else { throw ConfigError(field: "tenant_max_queued", detail: "must be ≥ 1") }
         guard drainSeconds > 0 && drainSeconds <= 30 else { throw ConfigError(field: "drain_seconds", detail: "must be in (0, 30]") }
         if let token = adminToken, token.count < 16 { throw ConfigError(field: "admin_token", detail: "must be at least 16 characters") }
+        do { try JobStores.validate(store) } catch { throw ConfigError(field: "store", detail: "\(error)") }
         do { try workers.validate() } catch let e as JobsConfigError { throw ConfigError(field: e.field, detail: e.detail) }
     }
 }

@@ -33,7 +33,7 @@ public final class ServerMetrics: @unchecked Sendable {
     }
 
     /// The exposition text, with queue depth and jobs by state read from the store.
-    func render(store: Store, runningHere: Int) throws -> String {
+    func render(store: any JobStore, runningHere: Int) throws -> String {
         let byStatus = try store.countsByStatus()
         var out = "# HELP bonsai_queue_depth Jobs waiting to run.\n# TYPE bonsai_queue_depth gauge\n"
         out += "bonsai_queue_depth \(byStatus[.queued] ?? 0)\n"

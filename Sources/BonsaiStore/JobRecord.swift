@@ -63,4 +63,5 @@ public struct Lease: Sendable, Equatable {
     public var job: JobRecord
     public var token: String
     public var owner: String
+    public init(job: JobRecord, token: String, owner: String) { self.job = job; self.token = token; self.owner = owner }
 }

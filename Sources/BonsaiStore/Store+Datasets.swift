@@ -26,8 +26,9 @@ public struct UploadedDatasetRow: Sendable, Equatable {
 extension Store {
     /// Records an uploaded data set whose folder was already validated and moved into place.
     public func insertDataset(id: String, tenant: String, name: String, format: String, kind: String, manifest: String,
-                              path: String, bytes: Int64, sha256: String, now: Double = Store.now()) throws -> UploadedDatasetRow {
-        try immediate { db in
+                              path: String, bytes: Int64, sha256: String, now: Double?) throws -> UploadedDatasetRow {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try db.execute(sql: """
                 INSERT INTO uploaded_datasets (id, tenant, name, format, kind, manifest, path, bytes, sha256, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
@@ -46,7 +47,7 @@ extension Store {
     }
 
     /// The tenant's uploaded data sets, newest first.
-    public func datasets(tenant: String, limit: Int = 100) throws -> [UploadedDatasetRow] {
+    public func datasets(tenant: String, limit: Int) throws -> [UploadedDatasetRow] {
         try read { db in
             try Row.fetchAll(db, sql: "SELECT * FROM uploaded_datasets WHERE tenant = ? ORDER BY seq DESC LIMIT ?",
                              arguments: [tenant, limit]).map(UploadedDatasetRow.init(row:))

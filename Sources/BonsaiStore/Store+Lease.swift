@@ -8,7 +8,8 @@ extension Store {
     /// Claims the most urgent runnable job: highest priority, then oldest; skips tenants already
     /// at their running limit and jobs backing off. One `UPDATE … RETURNING` inside `BEGIN
     /// IMMEDIATE`, so two workers (even in two processes) never claim the same job. Counts an attempt.
-    public func claim(owner: String, leaseSeconds: Double, now: Double = Store.now()) throws -> Lease? {
+    public func claim(owner: String, leaseSeconds: Double, now: Double?) throws -> Lease? {
+        let now = now ?? Store.now()
         let token = Store.randomHex(16)
         return try immediate { db in
             let row = try Row.fetchOne(db, sql: """
@@ -36,8 +37,9 @@ extension Store {
     }
 
     /// Extends the lease; returns whether cancellation was requested.
-    public func heartbeat(_ lease: Lease, leaseSeconds: Double, now: Double = Store.now()) throws -> Bool {
-        try immediate { db in
+    public func heartbeat(_ lease: Lease, leaseSeconds: Double, now: Double?) throws -> Bool {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try db.execute(sql: "UPDATE jobs SET lease_expires_at = ? WHERE seq = ? AND lease_token = ? AND status = 'running'",
                            arguments: [now + leaseSeconds, lease.job.seq, lease.token])
             guard db.changesCount == 1 else { throw StoreError.leaseLost(job: lease.job.id) }
@@ -48,8 +50,9 @@ extension Store {
     /// Re-queues running jobs whose lease expired (their attempt stays counted); a job out of
     /// attempts fails instead. Returns the ids affected.
     @discardableResult
-    public func requeueExpired(now: Double = Store.now()) throws -> [String] {
-        try immediate { db in
+    public func requeueExpired(now: Double?) throws -> [String] {
+        let now = now ?? Store.now()
+        return try immediate { db in
             let expired = try JobRecord.fetchAll(db, sql: "SELECT * FROM jobs WHERE status = 'running' AND lease_expires_at < ?", arguments: [now])
             for job in expired {
                 if job.cancelRequested {
@@ -66,8 +69,9 @@ extension Store {
     }
 
     /// The worker finished the job: stores the result and artifact rows, releases the lease.
-    public func succeed(_ lease: Lease, result: String, artifacts: [ArtifactRow], now: Double = Store.now()) throws {
-        try immediate { db in
+    public func succeed(_ lease: Lease, result: String, artifacts: [ArtifactRow], now: Double?) throws {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             for a in artifacts {
                 try db.execute(sql: """
@@ -82,8 +86,9 @@ extension Store {
     /// The job failed with `error`. When `retryable` and attempts remain, it is re-queued to run
     /// after `backoff` seconds; otherwise it fails for good. Returns the new status.
     @discardableResult
-    public func fail(_ lease: Lease, error: String, retryable: Bool, backoff: Double, now: Double = Store.now()) throws -> JobStatus {
-        try immediate { db in
+    public func fail(_ lease: Lease, error: String, retryable: Bool, backoff: Double, now: Double?) throws -> JobStatus {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             let attempts = try Int.fetchOne(db, sql: "SELECT attempts FROM jobs WHERE seq = ?", arguments: [lease.job.seq]) ?? 0
             if retryable && attempts < lease.job.maxAttempts {
@@ -97,16 +102,18 @@ extension Store {
     }
 
     /// The worker stopped because cancellation was requested.
-    public func cancelled(_ lease: Lease, now: Double = Store.now()) throws {
-        try immediate { db in
+    public func cancelled(_ lease: Lease, now: Double?) throws {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             try Store.terminate(db, seq: lease.job.seq, status: .cancelled, error: nil, now: now)
         }
     }
 
     /// Graceful shutdown: gives the job back without counting the attempt (it resumes from its snapshot).
-    public func release(_ lease: Lease, now: Double = Store.now()) throws {
-        try immediate { db in
+    public func release(_ lease: Lease, now: Double?) throws {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             try Store.requeue(db, seq: lease.job.seq, notBefore: now, refundAttempt: true, now: now, reason: "server shutting down")
         }

@@ -24,8 +24,9 @@ public struct UploadedModelRow: Sendable, Equatable {
 extension Store {
     /// Records an uploaded model whose file was already validated and moved into place.
     public func insertModel(id: String, tenant: String, architecture: String, dataset: String, options: String?,
-                            path: String, bytes: Int64, sha256: String, tensors: Int, now: Double = Store.now()) throws -> UploadedModelRow {
-        try immediate { db in
+                            path: String, bytes: Int64, sha256: String, tensors: Int, now: Double?) throws -> UploadedModelRow {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try db.execute(sql: """
                 INSERT INTO uploaded_models (id, tenant, architecture, dataset, options, path, bytes, sha256, tensors, created_at)
                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)

@@ -49,11 +49,15 @@ public struct SnapshotRow: Sendable, Equatable {
     public var pipelineStep: Int
     public var phase: String?
     public var bytes: Int64
+    public init(path: String, pipelineStep: Int, phase: String?, bytes: Int64) {
+        self.path = path; self.pipelineStep = pipelineStep; self.phase = phase; self.bytes = bytes
+    }
 }
 
 extension Store {
     /// Writes progress, metrics and feed entries of a running job — only while `lease` holds it.
-    public func record(_ lease: Lease, _ update: ProgressUpdate, now: Double = Store.now()) throws {
+    public func record(_ lease: Lease, _ update: ProgressUpdate, now: Double?) throws {
+        let now = now ?? Store.now()
         guard !update.isEmpty else { return }
         try immediate { db in
             try Store.checkLease(db, lease)
@@ -75,8 +79,9 @@ extension Store {
 
     /// Records a pruning event (ordinal = its index in the pipeline's event list, so replays after
     /// a resume overwrite instead of duplicating).
-    public func recordPruningEvent(_ lease: Lease, ordinal: Int, _ e: PruningEventRow, now: Double = Store.now()) throws {
-        try immediate { db in
+    public func recordPruningEvent(_ lease: Lease, ordinal: Int, _ e: PruningEventRow, now: Double?) throws {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             try db.execute(sql: """
                 INSERT OR REPLACE INTO pruning_events (job_seq, ordinal, name, phase, step, sparsity, accuracy_before, accuracy_after, instability)
@@ -101,8 +106,9 @@ extension Store {
 
     /// Points the job's snapshot row at a new file (already written atomically); returns the
     /// previous file's path so the caller can delete it.
-    public func saveSnapshot(_ lease: Lease, path: String, pipelineStep: Int, phase: String?, bytes: Int64, now: Double = Store.now()) throws -> String? {
-        try immediate { db in
+    public func saveSnapshot(_ lease: Lease, path: String, pipelineStep: Int, phase: String?, bytes: Int64, now: Double?) throws -> String? {
+        let now = now ?? Store.now()
+        return try immediate { db in
             try Store.checkLease(db, lease)
             let old = try String.fetchOne(db, sql: "SELECT path FROM snapshots WHERE job_seq = ?", arguments: [lease.job.seq])
             try db.execute(sql: """

@@ -7,6 +7,7 @@ public struct JobEventRow: Sendable, Equatable {
     public var kind: String
     public var data: String
     public var time: Double
+    public init(id: Int64, kind: String, data: String, time: Double) { self.id = id; self.kind = kind; self.data = data; self.time = time }
 }
 
 /// Reads. Every tenant-facing query filters by tenant: another tenant's job is simply not found.
@@ -25,7 +26,7 @@ extension Store {
     }
 
     /// Jobs of `tenant`, newest first; `before` is the cursor (a `seq` from the previous page).
-    public func jobs(tenant: String, status: JobStatus? = nil, before: Int64? = nil, limit: Int = 50) throws -> [JobRecord] {
+    public func jobs(tenant: String, status: JobStatus?, before: Int64?, limit: Int) throws -> [JobRecord] {
         try read { db in
             try JobRecord.fetchAll(db, sql: """
                 SELECT * FROM jobs WHERE tenant = ? AND (? IS NULL OR status = ?) AND (? IS NULL OR seq < ?)
@@ -34,7 +35,7 @@ extension Store {
         }
     }
 
-    public func metrics(jobSeq: Int64, key: String? = nil, sinceStep: Int? = nil, limit: Int = 10_000) throws -> [MetricSample] {
+    public func metrics(jobSeq: Int64, key: String?, sinceStep: Int?, limit: Int) throws -> [MetricSample] {
         try read { db in
             try Row.fetchAll(db, sql: """
                 SELECT key, step, value, time FROM metrics WHERE job_seq = ? AND (? IS NULL OR key = ?) AND (? IS NULL OR step >= ?)
@@ -53,7 +54,7 @@ extension Store {
         }
     }
 
-    public func events(jobSeq: Int64, after id: Int64, limit: Int = 500) throws -> [JobEventRow] {
+    public func events(jobSeq: Int64, after id: Int64, limit: Int) throws -> [JobEventRow] {
         try read { db in
             try Row.fetchAll(db.cachedStatement(sql: "SELECT * FROM job_events WHERE job_seq = ? AND id > ? ORDER BY id LIMIT ?"),
                              arguments: [jobSeq, id, limit])
@@ -82,8 +83,9 @@ extension Store {
 
     /// Requests cancellation: a queued job is cancelled at once; a running one is flagged and its
     /// worker stops at the next step. Cancelling a finished job is an illegal state change.
-    public func requestCancel(id: String, tenant: String, now: Double = Store.now()) throws -> JobRecord {
-        try immediate { db in
+    public func requestCancel(id: String, tenant: String, now: Double?) throws -> JobRecord {
+        let now = now ?? Store.now()
+        return try immediate { db in
             guard let job = try Row.fetchOne(db.cachedStatement(sql: "SELECT * FROM jobs WHERE id = ? AND tenant = ?"), arguments: [id, tenant]).map(JobRecord.init(row:)) else {
                 throw StoreError.notFound("job \(id)")
             }

@@ -28,8 +28,9 @@ extension Store {
     /// Reserves `key` for `requestHash` (the SHA-256 of the canonical request body), or returns the
     /// job it already created. Throws `idempotencyMismatch` for the same key with another body and
     /// `idempotencyInProgress` while the first request has not committed yet.
-    public func reserveIdempotencyKey(tenant: String, key: String, requestHash: String, now: Double = Store.now()) throws -> IdempotencyReservation {
-        try immediate { db in
+    public func reserveIdempotencyKey(tenant: String, key: String, requestHash: String, now: Double?) throws -> IdempotencyReservation {
+        let now = now ?? Store.now()
+        return try immediate { db in
             if let row = try Row.fetchOne(db, sql: "SELECT request_hash, job_id, created_at FROM idempotency_keys WHERE tenant = ? AND key = ?",
                                           arguments: [tenant, key]) {
                 let hash: String = row["request_hash"]
@@ -55,8 +56,9 @@ extension Store {
 
     /// Inserts a queued job (and binds `idempotencyKey` to it) in one transaction. Enforces the
     /// tenant's queue limit. Returns only after commit, so a 202 never names an uncommitted job.
-    public func submit(_ job: NewJob, idempotencyKey: String? = nil, now: Double = Store.now()) throws -> JobRecord {
-        try immediate { db in
+    public func submit(_ job: NewJob, idempotencyKey: String?, now: Double?) throws -> JobRecord {
+        let now = now ?? Store.now()
+        return try immediate { db in
             guard let limit = try Int.fetchOne(db, sql: "SELECT max_queued FROM tenants WHERE name = ?", arguments: [job.tenant]) else {
                 throw StoreError.notFound("tenant \(job.tenant)")
             }
@@ -80,13 +82,7 @@ extension Store {
     /// Appends to a job's activity feed (the SSE stream).
     static func appendEvent(_ db: Database, jobSeq: Int64, kind: String, data: [String: Any], now: Double) throws {
         // JSON has no NaN or infinity: non-finite numbers become null.
-        var clean = data.mapValues { value -> Any in
-            if let d = value as? Double, !d.isFinite { return NSNull() }
-            return value
-        }
-        // When it happened (Unix seconds), so subscribers can measure delivery delay.
-        if clean["time"] == nil { clean["time"] = now }
-        let json = String(decoding: try JSONSerialization.data(withJSONObject: clean, options: [.sortedKeys]), as: UTF8.self)
+        let json = try jobEventJSON(data, now: now)
         try db.execute(sql: "INSERT INTO job_events (job_seq, kind, data, time) VALUES (?, ?, ?, ?)", arguments: [jobSeq, kind, json, now])
     }
 }

@@ -11,7 +11,8 @@ public struct Principal: Sendable, Equatable {
 /// Tenants and their tokens. Tokens are random, shown once, and stored as SHA-256 hashes: a copy
 /// of the database does not let anyone authenticate.
 extension Store {
-    public func ensureTenant(_ name: String, maxRunning: Int = 2, maxQueued: Int = 100, now: Double = Store.now()) throws {
+    public func ensureTenant(_ name: String, maxRunning: Int, maxQueued: Int, now: Double?) throws {
+        let now = now ?? Store.now()
         guard name.range(of: "^[A-Za-z0-9_.-]{1,64}$", options: .regularExpression) != nil else {
             throw StoreError.invalid(field: "tenant", detail: "1–64 characters of A–Z, a–z, 0–9, '_', '.', '-'")
         }
@@ -28,7 +29,7 @@ extension Store {
     }
 
     /// Creates a token for `tenant` (creating the tenant if needed) and returns it; only its hash is stored.
-    public func createToken(tenant: String, admin: Bool = false, token given: String? = nil, label: String? = nil) throws -> String {
+    public func createToken(tenant: String, admin: Bool, token given: String?, label: String?) throws -> String {
         try ensureTenant(tenant)
         let token = given ?? "bns_" + Store.randomHex(24)
         try immediate { db in

@@ -55,3 +55,5 @@ public final class Store: Sendable {
 
     public func read<T>(_ body: (Database) throws -> T) throws -> T { try pool.read(body) }
 }
+
+extension Store: JobStore {}

@@ -12,7 +12,7 @@ public enum StoreHealth {
     /// (lease and state refusals are answers, not errors, and are not counted).
     public static var writeErrors: Int { lock.withLock { errors } }
 
-    static func recordWriteError(_ error: Error) { lock.withLock { errors += 1 } }
+    public static func recordWriteError(_ error: Error) { lock.withLock { errors += 1 } }
 
     /// Whether `error` means the disk (not the job) is at fault: no space, read-only, quota, I/O
     /// error — from SQLite, from POSIX calls, from Foundation file writes, or from writers that

@@ -12,6 +12,7 @@ struct ServeCommand: AsyncParsableCommand {
     @Option(help: "Address to bind.") var host: String?
     @Option(help: "Folder of the database and job files (default ./bonsai-data).") var dataDir: String?
     @Option(help: "JSON config file (see config/bonsai.json). Also BONSAI_CONFIG.") var config: String?
+    @Option(help: "Job store: sqlite (default) or postgres://user:password@host:port/db. Also BONSAI_STORE_URL.") var storeUrl: String?
     @Option(help: "Jobs trained at once.") var workers: Int?
     @Option(help: "Engine threads per job.") var threadsPerJob: Int?
 
@@ -38,6 +39,7 @@ struct ServeCommand: AsyncParsableCommand {
         if let port { settings.port = port }
         if let host { settings.host = host }
         if let dataDir { settings.dataDir = dataDir }
+        if let storeUrl { settings.store = storeUrl }
         if let workers { settings.workers.workers = workers }
         if let threadsPerJob { settings.workers.threadsPerJob = threadsPerJob }
         try settings.validate()
@@ -54,6 +56,7 @@ struct TokenCommand: ParsableCommand {
         static let configuration = CommandConfiguration(commandName: "create", abstract: "Create a token for a tenant (printed once).")
         @Option(help: "Tenant name (created if new).") var tenant: String
         @Option(help: "Folder of the database (default ./bonsai-data or BONSAI_STORE_DIR).") var dataDir: String?
+        @Option(help: "Job store: sqlite (default) or postgres://user:password@host:port/db. Also BONSAI_STORE_URL.") var storeUrl: String?
         @Flag(help: "An admin token (may read /metrics).") var admin = false
         @Option(help: "Set the tenant's limit of queued jobs (429 above it).") var maxQueued: Int?
         @Option(help: "Set the tenant's limit of jobs running at once.") var maxRunning: Int?
@@ -62,6 +65,7 @@ struct TokenCommand: ParsableCommand {
             var settings = ServerConfig()
             try settings.applyEnvironment()
             if let dataDir { settings.dataDir = dataDir }
+            if let storeUrl { settings.store = storeUrl }
             let server = try BonsaiServer(config: settings, runWorkers: false)
             print(try server.createToken(tenant: tenant, admin: admin))
             if maxQueued != nil || maxRunning != nil {

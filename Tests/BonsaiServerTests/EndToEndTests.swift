@@ -124,7 +124,7 @@ import Testing
         #expect(straight.metrics.map(\.value) == resumed.metrics.map(\.value))
     }
 
-    func waitFinished(_ store: Store, _ id: String) async throws {
+    func waitFinished(_ store: any JobStore, _ id: String) async throws {
         let deadline = Date().addingTimeInterval(180)
         while Date() < deadline {
             if let job = try store.job(id: id), job.status.isTerminal { return }

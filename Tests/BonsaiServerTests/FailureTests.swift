@@ -7,7 +7,7 @@ import Testing
 /// How the worker pool records failures: deterministic ones fail once with their cause, and a
 /// cancel request reaches a running pipeline at its next step.
 @Suite(.serialized) struct FailureTests {
-    func waitFinished(_ store: Store, _ id: String) async throws -> JobRecord {
+    func waitFinished(_ store: any JobStore, _ id: String) async throws -> JobRecord {
         let deadline = Date().addingTimeInterval(120)
         while Date() < deadline {
             if let job = try store.job(id: id), job.status.isTerminal { return job }

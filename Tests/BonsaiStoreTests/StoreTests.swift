@@ -53,10 +53,11 @@ import Testing
 }
 
 @Suite struct LeaseTests {
-    @Test func twoWorkersRaceForOneJobExactlyOneWins() async throws {
-        let (store, path) = try temporaryStore()
-        // A second pool on the same file plays a second process.
-        let other = try Store(path: path)
+    @Test(arguments: storeKinds) func twoWorkersRaceForOneJobExactlyOneWins(_ kind: StoreKind) async throws {
+        let t = try TestStore(kind)
+        let store = t.store
+        // A second pool on the same database plays a second process.
+        let other = try t.another()
         for _ in 0..<20 {
             _ = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
             try store.setLimits(tenant: "acme", maxRunning: 100, maxQueued: 100)
@@ -73,8 +74,9 @@ import Testing
         }
     }
 
-    @Test func claimOrderAndTenantLimit() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func claimOrderAndTenantLimit(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         try store.setLimits(tenant: "acme", maxRunning: 1, maxQueued: 10)
         let low = try store.submit(NewJob(tenant: "acme", spec: sampleSpec, priority: 0))
         let high = try store.submit(NewJob(tenant: "acme", spec: sampleSpec, priority: 5))
@@ -86,8 +88,9 @@ import Testing
         _ = low
     }
 
-    @Test func leaseExpiryRequeuesAndCountsTheAttempt() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func leaseExpiryRequeuesAndCountsTheAttempt(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec, maxAttempts: 2))
         let t0 = Store.now()
         let first = try #require(try store.claim(owner: "w1", leaseSeconds: 10, now: t0))
@@ -106,8 +109,9 @@ import Testing
         #expect(failed.status == .failed && failed.attempts == 2 && failed.error?.contains("lease expired") == true)
     }
 
-    @Test func staleTokenWritesAreRejectedAfterReclaim() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func staleTokenWritesAreRejectedAfterReclaim(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
         let t0 = Store.now()
         let stale = try #require(try store.claim(owner: "w1", leaseSeconds: 1, now: t0))
@@ -124,8 +128,9 @@ import Testing
         #expect(try store.metrics(jobSeq: job.seq).count == 1)
     }
 
-    @Test func retriesBackOffAndDeterministicFailuresFailOnce() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func retriesBackOffAndDeterministicFailuresFailOnce(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec, maxAttempts: 3))
         let t0 = Store.now()
         let l1 = try #require(try store.claim(owner: "w", leaseSeconds: 30, now: t0))
@@ -137,8 +142,9 @@ import Testing
         #expect(row.status == .failed && row.attempts == 2 && row.error == "diverged")
     }
 
-    @Test func drainReleaseRefundsTheAttempt() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func drainReleaseRefundsTheAttempt(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
         let lease = try #require(try store.claim(owner: "w", leaseSeconds: 30))
         try store.release(lease)
@@ -146,8 +152,9 @@ import Testing
         #expect(row.status == .queued && row.attempts == 0)
     }
 
-    @Test func rollbackDropsMetricsAfterTheCheckpoint() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func rollbackDropsMetricsAfterTheCheckpoint(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let job = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
         let lease = try #require(try store.claim(owner: "w", leaseSeconds: 30))
         var update = ProgressUpdate(completedSteps: 10)
@@ -160,8 +167,9 @@ import Testing
 }
 
 @Suite struct SubmissionTests {
-    @Test func idempotencyUnderConcurrentIdenticalSubmissions() async throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func idempotencyUnderConcurrentIdenticalSubmissions(_ kind: StoreKind) async throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let hash = SHA256.hex(sampleSpec)
         let outcomes = try await withThrowingTaskGroup(of: String.self) { group in
             for _ in 0..<8 {
@@ -190,8 +198,9 @@ import Testing
         #expect(try store.reserveIdempotencyKey(tenant: "globex", key: "k1", requestHash: hash) == .reserved)
     }
 
-    @Test func queueLimitTenantIsolationCancelAndDelete() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func queueLimitTenantIsolationCancelAndDelete(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         try store.setLimits(tenant: "acme", maxRunning: 1, maxQueued: 2)
         let a = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
         _ = try store.submit(NewJob(tenant: "acme", spec: sampleSpec))
@@ -210,12 +219,13 @@ import Testing
         #expect(page1.count == 1 && page2.count == 1 && page2[0].seq < page1[0].seq)
     }
 
-    @Test func tokensAreStoredHashed() throws {
-        let (store, _) = try temporaryStore()
+    @Test(arguments: storeKinds) func tokensAreStoredHashed(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
         let token = try store.createToken(tenant: "acme")
         #expect(try store.principal(forToken: token) == Principal(tenant: "acme", admin: false))
         #expect(try store.principal(forToken: token + "x") == nil)
-        let stored = try store.read { db in try String.fetchAll(db, sql: "SELECT hash FROM tokens") }
+        let stored = try t.tokenHashes()
         #expect(!stored.contains(token) && stored.contains(SHA256.hex(token)))
     }
 }
