@@ -38,8 +38,9 @@ enum UnaryGradient {
 
     /// g where low ≤ x ≤ high.
     static func clamp(x: Tensor, low: Double, high: Double, grad: Tensor) -> Tensor {
-        let (l, h) = (Float(low), Float(high))
-        return zip(x, grad, { $0 >= l && $0 <= h ? $1 : 0 }, { $0 >= low && $0 <= high ? $1 : 0 })
+        dispatch(x.dtype,
+                 float: { Elementwise.zip(x, grad, Float.self, parameter: (Float(low), Float(high))) { $0 >= $2.0 && $0 <= $2.1 ? $1 : 0 } },
+                 double: { Elementwise.zip(x, grad, Double.self, parameter: (low, high)) { $0 >= $2.0 && $0 <= $2.1 ? $1 : 0 } })
     }
 
     /// A zero tensor of `shape` with `grad[i]` added at flat position `indices[i]`.

@@ -30,6 +30,36 @@ enum Elementwise {
         return out
     }
 
+    /// `f(x, parameter)` for every element: an operation with a runtime scalar (`x · c`), passed
+    /// as a parameter so that `f` captures nothing and the split loop vectorises (ElementwiseLoops).
+    @inline(__always)
+    static func map<T: TensorScalar, P>(_ x: Tensor, _: T.Type, parameter: P, _ f: (T, P) -> T) -> Tensor {
+        var out = Tensor.empty(x.shape, dtype: x.dtype)
+        x.withScalars(T.self) { src in
+            out.withMutableScalars(T.self) { dst in
+                guard let s = src.baseAddress, let d = dst.baseAddress else { return }
+                apply(count: src.count, s, parameter: parameter, into: d, f)
+            }
+        }
+        return out
+    }
+
+    /// `f(a, b, parameter)` element by element, same shapes.
+    @inline(__always)
+    static func zip<T: TensorScalar, P>(_ a: Tensor, _ b: Tensor, _: T.Type, parameter: P, _ f: (T, T, P) -> T) -> Tensor {
+        precondition(a.shape == b.shape, "Elementwise.zip: shapes \(a.shape) and \(b.shape) differ")
+        var out = Tensor.empty(a.shape, dtype: a.dtype)
+        a.withScalars(T.self) { pa in
+            b.withScalars(T.self) { pb in
+                out.withMutableScalars(T.self) { dst in
+                    guard let a = pa.baseAddress, let b = pb.baseAddress, let d = dst.baseAddress else { return }
+                    apply(count: dst.count, a, b, parameter: parameter, into: d, f)
+                }
+            }
+        }
+        return out
+    }
+
     /// `f(a, b)` with NumPy broadcasting to `shape`. The innermost dimension is a plain loop with
     /// constant strides (0 or 1 per operand); the outer dimensions advance index counters.
     @inline(__always)

@@ -49,16 +49,16 @@ extension Tensor {
     /// `x · c`.
     public func scaled(by c: Double) -> Tensor {
         let out = dispatch(dtype,
-                           float: { let f = Float(c); return Elementwise.map(self, Float.self) { $0 * f } },
-                           double: { Elementwise.map(self, Double.self) { $0 * c } })
+                           float: { Elementwise.map(self, Float.self, parameter: Float(c)) { $0 * $1 } },
+                           double: { Elementwise.map(self, Double.self, parameter: c) { $0 * $1 } })
         return out.recording(.scale(self, c), inputs: [self])
     }
 
     /// `x + c`.
     public func shifted(by c: Double) -> Tensor {
         let out = dispatch(dtype,
-                           float: { let f = Float(c); return Elementwise.map(self, Float.self) { $0 + f } },
-                           double: { Elementwise.map(self, Double.self) { $0 + c } })
+                           float: { Elementwise.map(self, Float.self, parameter: Float(c)) { $0 + $1 } },
+                           double: { Elementwise.map(self, Double.self, parameter: c) { $0 + $1 } })
         return out.recording(.shift(self), inputs: [self])
     }
 
@@ -70,8 +70,8 @@ extension Tensor {
                            double: { Elementwise.map(self, Double.self) { $0 * $0 } })
         } else {
             out = dispatch(dtype,
-                           float: { let f = Float(p); return Elementwise.map(self, Float.self) { Float.pow($0, f) } },
-                           double: { Elementwise.map(self, Double.self) { Double.pow($0, p) } })
+                           float: { Elementwise.map(self, Float.self, parameter: Float(p)) { Float.pow($0, $1) } },
+                           double: { Elementwise.map(self, Double.self, parameter: p) { Double.pow($0, $1) } })
         }
         return out.recording(.power(self, p), inputs: [self])
     }

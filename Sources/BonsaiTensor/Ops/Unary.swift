@@ -61,8 +61,8 @@ extension Tensor {
     /// Clamps to `[low, high]`. The gradient passes where `low ≤ x ≤ high` (PyTorch's rule).
     public func clamped(min low: Double = -.infinity, max high: Double = .infinity) -> Tensor {
         let out = dispatch(dtype,
-                           float: { let l = Float(low), h = Float(high); return Elementwise.map(self, Float.self) { Swift.min(Swift.max($0, l), h) } },
-                           double: { Elementwise.map(self, Double.self) { Swift.min(Swift.max($0, low), high) } })
+                           float: { Elementwise.map(self, Float.self, parameter: (Float(low), Float(high))) { Swift.min(Swift.max($0, $1.0), $1.1) } },
+                           double: { Elementwise.map(self, Double.self, parameter: (low, high)) { Swift.min(Swift.max($0, $1.0), $1.1) } })
         return out.recording(.clamp(self, low: low, high: high), inputs: [self])
     }
 
@@ -109,8 +109,8 @@ extension Tensor {
 
     /// 1 where `x > threshold`, else 0.
     public func greater(than threshold: Double) -> Tensor {
-        dispatch(dtype, float: { let t = Float(threshold); return Elementwise.map(self, Float.self) { $0 > t ? 1 : 0 } },
-                 double: { Elementwise.map(self, Double.self) { $0 > threshold ? 1 : 0 } })
+        dispatch(dtype, float: { Elementwise.map(self, Float.self, parameter: Float(threshold)) { $0 > $1 ? 1 : 0 } },
+                 double: { Elementwise.map(self, Double.self, parameter: threshold) { $0 > $1 ? 1 : 0 } })
     }
 
     /// True when every element is finite.
