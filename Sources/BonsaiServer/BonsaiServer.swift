@@ -73,6 +73,7 @@ public final class BonsaiServer: Sendable {
         if let pool { services.append(WorkerPoolService(pool: pool, drainSeconds: config.drainSeconds, logger: logger)) }
         return Application(
             router: buildRouter(),
+            server: .http1(configuration: .init(idleTimeout: .nanoseconds(Int64(config.requestIdleSeconds * 1e9)))),
             configuration: .init(address: .hostname(config.host, port: config.port), serverName: "bonsai"),
             services: services,
             onServerRunning: { channel in await onServerRunning(channel.localAddress?.port ?? 0) },

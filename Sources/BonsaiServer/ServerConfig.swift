@@ -27,6 +27,10 @@ public struct ServerConfig: Codable, Sendable, Equatable {
     public var tenantMaxQueued = 100
     /// Seconds SIGTERM waits for running jobs to reach a step boundary and be re-queued.
     public var drainSeconds = 25.0
+    /// A connection that stalls this long while its request (headers or body) is being read is
+    /// closed: a slow-body client cannot hold a connection open forever. Streams being *written*
+    /// (SSE, downloads) are not affected.
+    public var requestIdleSeconds = 30.0
     public var workers = JobsConfig()
 
     enum CodingKeys: String, CodingKey {
@@ -39,6 +43,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         case tenantMaxRunning = "tenant_max_running"
         case tenantMaxQueued = "tenant_max_queued"
         case drainSeconds = "drain_seconds"
+        case requestIdleSeconds = "request_idle_seconds"
     }
 
     public init() {}
@@ -57,6 +62,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         tenantMaxRunning = try c.decodeIfPresent(Int.self, forKey: .tenantMaxRunning) ?? d.tenantMaxRunning
         tenantMaxQueued = try c.decodeIfPresent(Int.self, forKey: .tenantMaxQueued) ?? d.tenantMaxQueued
         drainSeconds = try c.decodeIfPresent(Double.self, forKey: .drainSeconds) ?? d.drainSeconds
+        requestIdleSeconds = try c.decodeIfPresent(Double.self, forKey: .requestIdleSeconds) ?? d.requestIdleSeconds
         workers = try c.decodeIfPresent(JobsConfig.self, forKey: .workers) ?? d.workers
     }
 
@@ -67,7 +73,7 @@ public struct ServerConfig: Codable, Sendable, Equatable {
             throw ConfigError(field: "config", detail: "\(path) is not a JSON object")
         }
         let known: Set<String> = ["host", "port", "workers", "data_dir", "datasets_dir", "admin_token", "max_body_bytes", "max_upload_bytes",
-                                  "tenant_max_running", "tenant_max_queued", "drain_seconds", "store", "_comment"]
+                                  "tenant_max_running", "tenant_max_queued", "drain_seconds", "request_idle_seconds", "store", "_comment"]
         if let unknown = object.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, detail: "unknown key in \(path)")
         }
@@ -102,6 +108,9 @@ public struct ServerConfig: Codable, Sendable, Equatable {
         guard tenantMaxRunning >= 1 else { throw ConfigError(field: "tenant_max_running", detail: "must be ≥ 1") }
         guard tenantMaxQueued >= 1 else { throw ConfigError(field: "tenant_max_queued", detail: "must be ≥ 1") }
         guard drainSeconds > 0 && drainSeconds <= 30 else { throw ConfigError(field: "drain_seconds", detail: "must be in (0, 30]") }
+        guard requestIdleSeconds >= 0.1 && requestIdleSeconds <= 3600 else {
+            throw ConfigError(field: "request_idle_seconds", detail: "must be in [0.1, 3600]")
+        }
         if let token = adminToken, token.count < 16 { throw ConfigError(field: "admin_token", detail: "must be at least 16 characters") }
         do { try JobStores.validate(store) } catch { throw ConfigError(field: "store", detail: "\(error)") }
         do { try workers.validate() } catch let e as JobsConfigError { throw ConfigError(field: e.field, detail: e.detail) }

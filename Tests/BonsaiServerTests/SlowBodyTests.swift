@@ -1,0 +1,57 @@
+import Foundation
+import Hummingbird
+import HummingbirdTesting
+import Testing
+@testable import BonsaiServer
+
+/// A client that stops sending in the middle of its request body is cut off after
+/// `request_idle_seconds`, so slow bodies cannot pin connections; a normal request still works.
+@Suite struct SlowBodyTests {
+    /// Connects to 127.0.0.1:`port`, sends `bytes`, then waits for the server to close the
+    /// connection; returns the seconds until EOF, or nil if it stayed open for `limit` seconds.
+    static func secondsUntilClosed(port: Int, sending bytes: String, limit: Double) -> Double? {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        let connected = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard connected == 0 else { return nil }
+        var timeout = timeval(tv_sec: Int(limit), tv_usec: 0)
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
+        let start = Date()
+        var buffer = [UInt8](repeating: 0, count: 4096)
+        while true {
+            let n = recv(fd, &buffer, buffer.count, 0)
+            if n == 0 { return Date().timeIntervalSince(start) }      // closed by the server
+            if n < 0 { return errno == ECONNRESET ? Date().timeIntervalSince(start) : nil }  // timeout: still open
+        }
+    }
+
+    @Test func stalledBodyIsCutOffAfterTheIdleTimeout() async throws {
+        let t = try TestServer { $0.requestIdleSeconds = 1 }
+        let port = PortBox()
+        let app = t.server.makeApplication(onServerRunning: { await port.set($0) })
+        try await app.test(.live) { client in
+            // A normal request on the same server still works.
+            let health = try await client.execute(uri: "/healthz", method: .get)
+            #expect(health.status == .ok)
+            let p = try #require(await port.value)
+            let request = "POST /v1/jobs HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer \(t.acme)\r\n"
+                + "Content-Type: application/json\r\nContent-Length: 500\r\n\r\n{\"model\": "
+            let closedAfter = Self.secondsUntilClosed(port: p, sending: request, limit: 10)
+            let seconds = try #require(closedAfter, "the stalled connection was still open after 10 s")
+            #expect(seconds >= 0.5 && seconds < 8, "closed after \(seconds) s (idle timeout 1 s)")
+        }
+    }
+}
+
+actor PortBox {
+    var value: Int?
+    func set(_ port: Int) { value = port }
+}
