@@ -176,5 +176,10 @@ ALTER TABLE artifacts DROP CONSTRAINT artifacts_kind_check;
 ALTER TABLE artifacts ADD CONSTRAINT artifacts_kind_check
     CHECK (kind IN ('weights', 'masks', 'compact', 'report', 'runtime'));
 """#),
+        ("0005_token_expiry.sql", #"""
+-- Tokens may expire: NULL = never (every token created before this migration), else Unix seconds
+-- after which the token is refused with 401 "token expired".
+ALTER TABLE tokens ADD COLUMN expires_at DOUBLE PRECISION;
+"""#),
     ]
 }

@@ -92,12 +92,13 @@ extension PostgresStore {
         }
     }
 
-    public func createToken(tenant: String, admin: Bool, token given: String?, label: String?) throws -> String {
+    public func createToken(tenant: String, admin: Bool, token given: String?, label: String?, expiresAt: Double?) throws -> String {
         try ensureTenant(tenant)
         let token = given ?? "bns_" + Store.randomHex(24)
         try transaction("createToken", now: nil) { tx in
             try tx.session.execute("""
-                INSERT INTO tokens (hash, tenant, admin, label, created_at) VALUES (\(SHA256.hex(token)), \(tenant), \(admin), \(label), \(tx.now))
+                INSERT INTO tokens (hash, tenant, admin, label, created_at, expires_at)
+                VALUES (\(SHA256.hex(token)), \(tenant), \(admin), \(label), \(tx.now), \(expiresAt))
                 ON CONFLICT (hash) DO NOTHING
                 """)
         }
@@ -106,8 +107,8 @@ extension PostgresStore {
 
     public func principal(forToken token: String) throws -> Principal? {
         try read { s in
-            try s.one("SELECT tenant, admin FROM tokens WHERE hash = \(SHA256.hex(token))").map {
-                Principal(tenant: try $0.string("tenant"), admin: try $0.bool("admin"))
+            try s.one("SELECT tenant, admin, expires_at FROM tokens WHERE hash = \(SHA256.hex(token))").map {
+                Principal(tenant: try $0.string("tenant"), admin: try $0.bool("admin"), expiresAt: try $0.optionalDouble("expires_at"))
             }
         }
     }

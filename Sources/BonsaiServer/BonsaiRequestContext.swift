@@ -58,6 +58,11 @@ struct AuthMiddleware: RouterMiddleware {
             p.extraHeaders = [("WWW-Authenticate", "Bearer error=\"invalid_token\"")]
             throw p
         }
+        if principal.isExpired() {
+            var p = Problem(.unauthorized, "unauthorized", "Unauthorized", detail: "token expired")
+            p.extraHeaders = [("WWW-Authenticate", "Bearer error=\"invalid_token\", error_description=\"token expired\"")]
+            throw p
+        }
         var context = context
         context.principal = principal
         return try await next(request, context)

@@ -47,9 +47,10 @@ public final class BonsaiServer: Sendable {
     }
 
     /// Creates a tenant (with the configured limits) and a token for it.
-    public func createToken(tenant: String, admin: Bool = false) throws -> String {
+    /// `expiresIn`: seconds until the token is refused (nil = never).
+    public func createToken(tenant: String, admin: Bool = false, expiresIn: Double? = nil) throws -> String {
         try store.ensureTenant(tenant, maxRunning: config.tenantMaxRunning, maxQueued: config.tenantMaxQueued)
-        return try store.createToken(tenant: tenant, admin: admin)
+        return try store.createToken(tenant: tenant, admin: admin, label: nil, expiresAt: expiresIn.map { Store.now() + $0 })
     }
 
     public func buildRouter() -> Router<BonsaiRequestContext> {

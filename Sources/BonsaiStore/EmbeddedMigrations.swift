@@ -173,5 +173,10 @@ INSERT INTO artifacts_new SELECT job_seq, kind, path, bytes, sha256, created_at 
 DROP TABLE artifacts;
 ALTER TABLE artifacts_new RENAME TO artifacts;
 """#),
+        ("0005_token_expiry.sql", #"""
+-- Tokens may expire: NULL = never (every token created before this migration), else Unix seconds
+-- after which the token is refused with 401 "token expired".
+ALTER TABLE tokens ADD COLUMN expires_at REAL;
+"""#),
     ]
 }

@@ -59,7 +59,7 @@ public protocol JobStore: AnyObject, Sendable {
     // Tenants and tokens.
     func ensureTenant(_ name: String, maxRunning: Int, maxQueued: Int, now: Double?) throws
     func setLimits(tenant: String, maxRunning: Int, maxQueued: Int) throws
-    func createToken(tenant: String, admin: Bool, token: String?, label: String?) throws -> String
+    func createToken(tenant: String, admin: Bool, token: String?, label: String?, expiresAt: Double?) throws -> String
     func principal(forToken token: String) throws -> Principal?
     func tokenCount() throws -> Int
 
@@ -120,8 +120,11 @@ extension JobStore {
     public func ensureTenant(_ name: String, maxRunning: Int = 2, maxQueued: Int = 100) throws {
         try ensureTenant(name, maxRunning: maxRunning, maxQueued: maxQueued, now: nil)
     }
-    public func createToken(tenant: String, admin: Bool = false, label: String? = nil) throws -> String {
-        try createToken(tenant: tenant, admin: admin, token: nil, label: label)
+    public func createToken(tenant: String, admin: Bool = false, label: String? = nil, expiresAt: Double? = nil) throws -> String {
+        try createToken(tenant: tenant, admin: admin, token: nil, label: label, expiresAt: expiresAt)
+    }
+    public func createToken(tenant: String, admin: Bool, token: String?, label: String?) throws -> String {
+        try createToken(tenant: tenant, admin: admin, token: token, label: label, expiresAt: nil)
     }
     public func insertModel(id: String, tenant: String, architecture: String, dataset: String, options: String?,
                             path: String, bytes: Int64, sha256: String, tensors: Int) throws -> UploadedModelRow {

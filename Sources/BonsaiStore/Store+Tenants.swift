@@ -5,7 +5,14 @@ import GRDB
 public struct Principal: Sendable, Equatable {
     public var tenant: String
     public var admin: Bool
-    public init(tenant: String, admin: Bool) { self.tenant = tenant; self.admin = admin }
+    /// Unix seconds after which the token is refused; nil = never expires.
+    public var expiresAt: Double?
+    public init(tenant: String, admin: Bool, expiresAt: Double? = nil) {
+        self.tenant = tenant; self.admin = admin; self.expiresAt = expiresAt
+    }
+
+    /// Whether the token has expired at `now`.
+    public func isExpired(now: Double = Store.now()) -> Bool { expiresAt.map { now >= $0 } ?? false }
 }
 
 /// Tenants and their tokens. Tokens are random, shown once, and stored as SHA-256 hashes: a copy
@@ -29,12 +36,12 @@ extension Store {
     }
 
     /// Creates a token for `tenant` (creating the tenant if needed) and returns it; only its hash is stored.
-    public func createToken(tenant: String, admin: Bool, token given: String?, label: String?) throws -> String {
+    public func createToken(tenant: String, admin: Bool, token given: String?, label: String?, expiresAt: Double?) throws -> String {
         try ensureTenant(tenant)
         let token = given ?? "bns_" + Store.randomHex(24)
         try immediate { db in
-            try db.execute(sql: "INSERT OR IGNORE INTO tokens (hash, tenant, admin, label, created_at) VALUES (?, ?, ?, ?, ?)",
-                           arguments: [SHA256.hex(token), tenant, admin, label, Store.now()])
+            try db.execute(sql: "INSERT OR IGNORE INTO tokens (hash, tenant, admin, label, created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?)",
+                           arguments: [SHA256.hex(token), tenant, admin, label, Store.now(), expiresAt])
         }
         return token
     }
@@ -42,8 +49,8 @@ extension Store {
     public func principal(forToken token: String) throws -> Principal? {
         let hash = SHA256.hex(token)
         return try read { db in
-            try Row.fetchOne(db.cachedStatement(sql: "SELECT tenant, admin FROM tokens WHERE hash = ?"), arguments: [hash]).map {
-                Principal(tenant: $0["tenant"], admin: $0["admin"])
+            try Row.fetchOne(db.cachedStatement(sql: "SELECT tenant, admin, expires_at FROM tokens WHERE hash = ?"), arguments: [hash]).map {
+                Principal(tenant: $0["tenant"], admin: $0["admin"], expiresAt: $0["expires_at"])
             }
         }
     }

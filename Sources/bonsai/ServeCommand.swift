@@ -60,14 +60,16 @@ struct TokenCommand: ParsableCommand {
         @Flag(help: "An admin token (may read /metrics).") var admin = false
         @Option(help: "Set the tenant's limit of queued jobs (429 above it).") var maxQueued: Int?
         @Option(help: "Set the tenant's limit of jobs running at once.") var maxRunning: Int?
+        @Option(help: "Seconds until the token expires (401 \"token expired\" after that); default never.") var expiresIn: Double?
 
         func run() throws {
             var settings = ServerConfig()
             try settings.applyEnvironment()
             if let dataDir { settings.dataDir = dataDir }
             if let storeUrl { settings.store = storeUrl }
+            if let expiresIn, !(expiresIn > 0) { throw ValidationError("--expires-in must be a positive number of seconds") }
             let server = try BonsaiServer(config: settings, runWorkers: false)
-            print(try server.createToken(tenant: tenant, admin: admin))
+            print(try server.createToken(tenant: tenant, admin: admin, expiresIn: expiresIn))
             if maxQueued != nil || maxRunning != nil {
                 try server.store.setLimits(tenant: tenant, maxRunning: maxRunning ?? settings.tenantMaxRunning,
                                            maxQueued: maxQueued ?? settings.tenantMaxQueued)

@@ -228,4 +228,15 @@ import Testing
         let stored = try t.tokenHashes()
         #expect(!stored.contains(token) && stored.contains(SHA256.hex(token)))
     }
+
+    @Test(arguments: storeKinds) func tokensCarryTheirExpiry(_ kind: StoreKind) throws {
+        let t = try TestStore(kind)
+        let store = t.store
+        let expiring = try store.createToken(tenant: "acme", expiresAt: 1_000)
+        let principal = try #require(try store.principal(forToken: expiring))
+        #expect(principal.expiresAt == 1_000 && principal.isExpired(now: 1_000) && !principal.isExpired(now: 999))
+        let forever = try store.createToken(tenant: "acme")
+        #expect(try store.principal(forToken: forever)?.expiresAt == nil)
+        #expect(try store.principal(forToken: forever)?.isExpired() == false)
+    }
 }
