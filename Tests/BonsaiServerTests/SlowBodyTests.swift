@@ -10,17 +10,8 @@ import Testing
     /// Connects to 127.0.0.1:`port`, sends `bytes`, then waits for the server to close the
     /// connection; returns the seconds until EOF, or nil if it stayed open for `limit` seconds.
     static func secondsUntilClosed(port: Int, sending bytes: String, limit: Double) -> Double? {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { return nil }
+        guard let fd = Self.connected(port: port) else { return nil }
         defer { close(fd) }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-        }
-        guard connected == 0 else { return nil }
         var timeout = timeval(tv_sec: Int(limit), tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withCString { send(fd, $0, strlen($0), 0) }
@@ -33,19 +24,25 @@ import Testing
         }
     }
 
-    /// Sends a complete request and returns the status line of the answer.
-    static func firstLine(port: Int, sending bytes: String) -> String? {
+    /// A TCP socket connected to 127.0.0.1:`port`, or nil.
+    static func connected(port: Int) -> Int32? {
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { return nil }
-        defer { close(fd) }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
         address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let connected = withUnsafePointer(to: &address) {
+        let status = withUnsafePointer(to: &address) {
             $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
         }
-        guard connected == 0 else { return nil }
+        guard status == 0 else { close(fd); return nil }
+        return fd
+    }
+
+    /// Sends a complete request and returns the status line of the answer.
+    static func firstLine(port: Int, sending bytes: String) -> String? {
+        guard let fd = Self.connected(port: port) else { return nil }
+        defer { close(fd) }
         var timeout = timeval(tv_sec: 30, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
         _ = bytes.withCString { send(fd, $0, strlen($0), 0) }

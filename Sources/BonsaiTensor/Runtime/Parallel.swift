@@ -9,29 +9,7 @@ enum Parallel {
     /// Calls `body(range)` over disjoint ranges covering `0..<count`. Runs serially when the budget
     /// is 1, when `count` is small (below `minimumPerThread` items per extra thread), or when nested.
     static func forRanges(_ count: Int, minimumPerThread: Int = 1, _ body: (Range<Int>) -> Void) {
-        guard count > 0 else { return }
-        let state = ThreadState.current
-        let workers = Swift.min(state.threads, Swift.max(1, count / Swift.max(minimumPerThread, 1)), count)
-        if workers <= 1 || state.insideParallelRegion {
-            body(0..<count)
-            return
-        }
-        state.insideParallelRegion = true
-        defer { state.insideParallelRegion = false }
-        withoutActuallyEscaping(body) { body in
-            nonisolated(unsafe) let body = body
-            DispatchQueue.concurrentPerform(iterations: workers) { worker in
-                let start = count * worker / workers
-                let end = count * (worker + 1) / workers
-                if start < end {
-                    let inner = ThreadState.current
-                    let savedInside = inner.insideParallelRegion
-                    inner.insideParallelRegion = true
-                    body(start..<end)
-                    inner.insideParallelRegion = savedInside
-                }
-            }
-        }
+        forRanges(count, minimumPerThread: minimumPerThread, context: ()) { range, _ in body(range) }
     }
 
     /// ``forRanges(_:minimumPerThread:_:)`` with the loop's data passed to `body` as `context`
