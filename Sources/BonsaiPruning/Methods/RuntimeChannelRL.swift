@@ -20,7 +20,8 @@ import Foundation
 /// Choices recorded (see ``GatedNetwork``, ``GateSelection``, ``RuntimeBudget``): BN not folded
 /// into the gates; static saliency `s_c·‖W_c‖` instead of the reference's 4-input MLP; the dp
 /// split resolved with no overlap so the static mask never depends on the input; the reward's
-/// `c` from the realised kept counts; RNN hidden 32 by default (reference 128) for CPU; agent
+/// `c` from the realised kept counts; after PPO, ``BudgetCalibration`` (setting `calibrate`, on by
+/// default; our addition) shifts the agents' means so the realised budgets meet the caps; RNN hidden 32 by default (reference 128) for CPU; agent
 /// Adam lr 3e-4 is a guess (the release never constructs the agents' optimizers).
 public struct RuntimeChannelRL: PruningMethod {
     public struct Settings: MethodSettings {
@@ -34,9 +35,10 @@ public struct RuntimeChannelRL: PruningMethod {
         public var baseLR: Double?
         public var maxBatches: Int?
         public var pretrain: Bool?
+        public var calibrate: Bool?
 
         enum CodingKeys: String, CodingKey {
-            case budget, dp, hidden, rounds, pretrain
+            case budget, dp, hidden, rounds, pretrain, calibrate
             case agentEpochs = "agent_epochs", baseEpochs = "base_epochs", agentLR = "agent_lr", baseLR = "base_lr"
             case maxBatches = "max_batches"
         }
@@ -73,6 +75,8 @@ public struct RuntimeChannelRL: PruningMethod {
                 ("max_batches", .integer(description: "Cap on batches per runtime epoch (default: the whole training set).",
                                          minimum: 1, maximum: 1_000_000)),
                 ("pretrain", .boolean(description: "Train the dense model first (the spec's train phase).", defaultValue: true)),
+                ("calibrate", .boolean(description: "After PPO, shift the agents' mean keep-ratios so the realised storage and MACs meet their caps (our addition; see docs/runtime-pruning.md).",
+                                       defaultValue: true)),
             ])
         }
     }
@@ -84,6 +88,10 @@ public struct RuntimeChannelRL: PruningMethod {
     public static let layersNote = "runtime.layers"
     public static let evaluationNote = "runtime.evaluation"
     public static let settingsNote = "runtime.settings"
+    public static let calibrationNote = "runtime.calibration"
+    public static let uncalibratedNote = "runtime.evaluation_uncalibrated"
+    /// Training batches used to calibrate the dynamic shift.
+    static let calibrationBatches = 4
     public let settings: Settings
     public init(settings: Settings) { self.settings = settings }
 
@@ -132,6 +140,19 @@ public struct RuntimeChannelRL: PruningMethod {
             let loader = try DataLoader(dataset: context.data.loader.dataset, config: config)
             let trainer = RuntimeTrainer(network: network, policy: policy, plan: plan, seed: context.spec.seed)
             try trainer.run(loader, log: context.message)
+            if settings.calibrate ?? true {
+                let uncalibrated = trainer.evaluate(context.data.test)
+                context.notes[Self.uncalibratedNote] = try json(uncalibrated)
+                var batches: [Tensor] = []
+                for index in 0..<Swift.min(Self.calibrationBatches, loader.batchesPerEpoch) {
+                    if case let .dense(x) = try loader.batch(epoch: 0, index: index).input { batches.append(x) }
+                }
+                let calibration = BudgetCalibration.calibrate(policy: policy, network: network, batches: batches,
+                                                              parameterCap: trainer.parameterCap, macCap: trainer.macCap)
+                context.notes[Self.calibrationNote] = try json(calibration)
+                context.message(String(format: "runtime: uncalibrated MAC fraction %.4f; calibration shifts static %+.4f, dynamic %+.4f",
+                                       uncalibrated.macFraction, calibration.staticShift, calibration.dynamicShift))
+            }
             let evaluation = trainer.evaluate(context.data.test)
             policy.sample = false
             policy.begin(inputs: 1)

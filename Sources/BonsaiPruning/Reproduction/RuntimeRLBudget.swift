@@ -1,12 +1,17 @@
 import Foundation
 
-/// METHODS.md §13.7 (3), on the 8×8 digits with the zoo's conv-4 (64, 64, 128, 128 channels): the
-/// RL agents bring the realised MACs of the gated convs to within ±5 % of the cap at budget 0.5;
-/// the runtime-pruned network is well above a uniform width-0.5 network without fine-tuning and
-/// comparable to one with fine-tuning (same MACs); storage falls as `dp` falls; and runtime
-/// inference that skips the gated channels gives the masked network's logits with the MACs the
-/// budget counts. CIFAR-10/CifarNet of the paper is out of reach of a shared 2-core CPU in the
-/// time available; digits keeps every run to minutes.
+/// METHODS.md §13.7 (3) with the zoo's conv-4 (64, 64, 128, 128 channels): the RL agents bring the
+/// realised MACs of the gated convs to within ±5 % of the cap at budget 0.5; the runtime-pruned
+/// network is well above a uniform width-0.5 network without fine-tuning and comparable to one
+/// with fine-tuning (same MACs); storage falls as `dp` falls; and runtime inference that skips the
+/// gated channels gives the masked network's logits with the MACs the budget counts.
+///
+/// Data: the full run uses the paper's data set, CIFAR-10 (the shipped 1,000-image subset; §13.7
+/// asks for a 10k subset, which is not shipped), 15 pretraining epochs; `--quick` uses the 8×8
+/// digits, where a run takes minutes but the cross-entropy hardly depends on width. CifarNet
+/// itself and the paper's schedule (32 rounds, one with 200 base epochs) are out of reach of a
+/// 2-core CPU. The agents' own adherence to the cap (before ``BudgetCalibration``) and the
+/// calibrated figure are both reported.
 public enum RuntimeRLBudget: Reproduction {
     public static let name = "runtime-rl-budget"
     public static let claim = "PPO agents meet the MAC cap (±5 %) with per-input channel gating; accuracy beats a uniform-width net at the same MACs without fine-tuning and is comparable with it; storage falls with dp."
@@ -14,22 +19,33 @@ public enum RuntimeRLBudget: Reproduction {
 
     struct RuntimeRun {
         var evaluation: RuntimeEvaluation
+        /// The agents on their own means, before ``BudgetCalibration``.
+        var uncalibrated: RuntimeEvaluation
         var staticAccuracy: Double
         var maxLogitError: Double
         var executedMACs: Double, denseMACs: Double
         var runtimeMicroseconds: Double, denseMicroseconds: Double
     }
 
-    static func spec(_ method: String, seed: UInt64, epochs: Int) -> PipelineSpec {
-        PipelineSpec(model: ModelSpec(architecture: "conv4"), dataset: DatasetSpec(name: "digits", validation: 0.1),
+    /// The data set and pretraining of a run: CIFAR-10 (full) or the 8×8 digits (quick).
+    struct Setting {
+        var dataset: String, pretrain: Int, lr: Double
+        var label: String { "\(dataset == "cifar10" ? "CIFAR-10 subset (900 train / 1,000 test, crop + flip)" : "digits (8×8)"), pretrain \(pretrain) epochs SGD lr \(lr) momentum 0.9 batch 64" }
+        static func of(_ options: ReproductionOptions) -> Setting {
+            options.quick ? Setting(dataset: "digits", pretrain: 4, lr: 0.05) : Setting(dataset: "cifar10", pretrain: 15, lr: 0.02)
+        }
+    }
+
+    static func spec(_ method: String, seed: UInt64, setting: Setting) -> PipelineSpec {
+        PipelineSpec(model: ModelSpec(architecture: "conv4"), dataset: DatasetSpec(name: setting.dataset, validation: 0.1),
                      methodJSON: Data(method.utf8),
-                     train: TrainingConfig(epochs: epochs, batchSize: 64, optimizer: OptimizerConfig(name: "sgd", lr: 0.05, momentum: 0.9)),
+                     train: TrainingConfig(epochs: setting.pretrain, batchSize: 64, optimizer: OptimizerConfig(name: "sgd", lr: setting.lr, momentum: 0.9)),
                      seed: seed)
     }
 
-    static func runtime(dp: Double, seed: UInt64, pretrain: Int, rounds: Int, options: ReproductionOptions) throws -> RuntimeRun {
+    static func runtime(dp: Double, seed: UInt64, setting: Setting, rounds: Int, options: ReproductionOptions) throws -> RuntimeRun {
         let settings = #"{"name": "runtime-channel-rl", "budget": 0.5, "dp": \#(dp), "rounds": \#(rounds), "agent_epochs": 2, "base_epochs": 1}"#
-        let spec = spec(settings, seed: seed, epochs: pretrain)
+        let spec = spec(settings, seed: seed, setting: setting)
         let (model, data, result) = try PipelineRunner.run(spec: spec, directory: options.dataDirectory)
         // Rebuild the runtime network from the pipeline's result, as a user of the artifact would.
         let method = try RuntimeChannelRL.decode(settings: Data(settings.utf8))
@@ -42,6 +58,11 @@ public enum RuntimeRLBudget: Reproduction {
         try RuntimeArtifact.load(tensors, network: network, policy: policy)
         let frozen = try JSONDecoder().decode(FrozenStatic.self, from: Data((result.notes[RuntimeChannelRL.staticNote] ?? "").utf8))
         policy.frozenStatic = (frozen.ratios, frozen.masks)
+        let calibration = try JSONDecoder().decode(BudgetCalibration.Result.self,
+                                                   from: Data((result.notes[RuntimeChannelRL.calibrationNote] ?? "").utf8))
+        policy.dynamicShift = calibration.dynamicShift
+        let uncalibrated = try JSONDecoder().decode(RuntimeEvaluation.self,
+                                                    from: Data((result.notes[RuntimeChannelRL.uncalibratedNote] ?? "").utf8))
         let trainer = RuntimeTrainer(network: network, policy: policy, plan: RuntimeTrainingPlan(), seed: seed)
         let evaluation = trainer.evaluate(data.test)
         // Runtime inference, one input at a time, against the masked gated forward and the dense model.
@@ -68,7 +89,7 @@ public enum RuntimeRLBudget: Reproduction {
                 count += 1
             }
         }
-        return RuntimeRun(evaluation: evaluation, staticAccuracy: result.test.accuracy, maxLogitError: maxError,
+        return RuntimeRun(evaluation: evaluation, uncalibrated: uncalibrated, staticAccuracy: result.test.accuracy, maxLogitError: maxError,
                           executedMACs: macs / Double(max(count, 1)), denseMACs: Double(inference.denseMACs),
                           runtimeMicroseconds: 1e6 * runtimeTime / Double(max(count, 1)),
                           denseMicroseconds: 1e6 * denseTime / Double(max(count, 1)))
@@ -76,8 +97,8 @@ public enum RuntimeRLBudget: Reproduction {
 
     /// Uniform width `b` on the pretrained net (top-L1 filters of every conv): test accuracy before
     /// and after fine-tuning for `epochs` (Adam lr 1e-3, as the runtime base updates), and its MAC fraction.
-    static func uniform(seed: UInt64, pretrain: Int, epochs: Int, options: ReproductionOptions) throws -> (before: Double, after: Double, macs: Double) {
-        let spec = spec(#"{"name": "filter-l1"}"#, seed: seed, epochs: pretrain)
+    static func uniform(seed: UInt64, setting: Setting, epochs: Int, options: ReproductionOptions) throws -> (before: Double, after: Double, macs: Double) {
+        let spec = spec(#"{"name": "filter-l1"}"#, seed: seed, setting: setting)
         let (model, data) = try PipelineRunner.prepare(spec, directory: options.dataDirectory)
         let context = try PipelineContext(model: model, data: data, spec: spec)
         try context.phase("pretrain") { try context.train(spec.train) }
@@ -99,36 +120,40 @@ public enum RuntimeRLBudget: Reproduction {
     }
 
     public static func run(_ options: ReproductionOptions) throws -> ReproductionReport {
-        let pretrain = options.quick ? 4 : 10
+        let setting = Setting.of(options)
         let rounds = options.quick ? 1 : 3
         let dps = [0.0, 0.5, 1.0]
         var rows: [[String]] = []
-        var withinCap = 0, total = 0, aboveUniform = 0, comparable = 0, storageFalls = 0, exact = 0
+        var withinCap = 0, agentsWithinCap = 0, total = 0, aboveUniform = 0, comparable = 0, storageFalls = 0, exact = 0
         for seed in options.seeds {
             try Engine.withThreads(options.threads) {
                 var storage: [Double] = []
                 var half: RuntimeRun?
                 for dp in dps {
                     options.log("seed \(seed): runtime-channel-rl dp \(dp)")
-                    let r = try runtime(dp: dp, seed: seed, pretrain: pretrain, rounds: rounds, options: options)
+                    let r = try runtime(dp: dp, seed: seed, setting: setting, rounds: rounds, options: options)
                     let e = r.evaluation
                     let relative = e.macFraction / e.macCap - 1
                     total += 1
                     if abs(relative) <= 0.05 { withinCap += 1 }
+                    let raw = r.uncalibrated.macFraction / e.macCap - 1
+                    if abs(raw) <= 0.05 { agentsWithinCap += 1 }
                     if r.maxLogitError <= 1e-4 { exact += 1 }
                     storage.append(e.parameterFraction)
                     if dp == 0.5 { half = r }
                     rows.append(["\(seed)", "runtime dp \(dp)", Format.percent(e.accuracy), Format.percent(r.staticAccuracy),
                                  Format.number(e.macFraction) + " [" + Format.number(e.macFractionMin) + ", " + Format.number(e.macFractionMax) + "]",
-                                 Format.number(e.macCap), Format.percent(relative), Format.number(e.parameterFraction),
+                                 Format.number(e.macCap), Format.percent(relative),
+                                 Format.number(r.uncalibrated.macFraction) + " (" + Format.percent(raw) + "), acc " + Format.percent(r.uncalibrated.accuracy),
+                                 Format.number(e.parameterFraction),
                                  Format.number(r.executedMACs / r.denseMACs),
                                  "\(Int(r.runtimeMicroseconds)) / \(Int(r.denseMicroseconds))", String(format: "%.1e", r.maxLogitError)])
                 }
                 if zip(storage, storage.dropFirst()).allSatisfy({ $0 <= $1 + 1e-12 }) { storageFalls += 1 }
                 options.log("seed \(seed): uniform width 0.5")
-                let u = try uniform(seed: seed, pretrain: pretrain, epochs: rounds * 3, options: options)
+                let u = try uniform(seed: seed, setting: setting, epochs: rounds * 3, options: options)
                 rows.append(["\(seed)", "uniform width 0.5", "\(Format.percent(u.before)) → FT \(Format.percent(u.after))", "–",
-                             Format.number(u.macs), "–", "–", Format.number(u.macs), "–", "–", "–"])
+                             Format.number(u.macs), "–", "–", "–", Format.number(u.macs), "–", "–", "–"])
                 if let half {
                     if half.evaluation.accuracy > u.before + 0.02 { aboveUniform += 1 }
                     if half.evaluation.accuracy >= u.after - 0.02 { comparable += 1 }
@@ -139,10 +164,13 @@ public enum RuntimeRLBudget: Reproduction {
         return ReproductionReport(
             name: name, claim: claim,
             columns: ["seed", "model", "runtime test acc", "static-only acc (gates off)", "MAC fraction mean [min, max]", "MAC cap",
-                      "vs cap", "stored conv params", "executed MACs / dense (incl. linear)", "µs per input runtime / dense", "max logit err"],
+                      "vs cap", "agents alone, before calibration: MAC fraction (vs cap), acc", "stored conv params", "executed MACs / dense (incl. linear)", "µs per input runtime / dense", "max logit err"],
             rows: rows,
             checks: [
-                ReproductionCheck("realised MACs within ±5 % of the cap (relative)", held: withinCap == total, detail: "\(withinCap) of \(total) runs"),
+                ReproductionCheck("the PPO agents alone (means, before calibration) land within ±5 % of the MAC cap (relative; the paper's claim)",
+                                  held: agentsWithinCap == total, detail: "\(agentsWithinCap) of \(total) runs"),
+                ReproductionCheck("after budget calibration (our addition) the realised MACs are within ±5 % of the cap (relative)",
+                                  held: withinCap == total, detail: "\(withinCap) of \(total) runs"),
                 ReproductionCheck("runtime (dp 0.5) > uniform width 0.5 without fine-tuning (+2 points)", held: aboveUniform * 2 > seeds,
                                   detail: "\(aboveUniform) of \(seeds) seeds"),
                 ReproductionCheck("runtime (dp 0.5) ≥ uniform width 0.5 with fine-tuning − 2 points", held: comparable * 2 > seeds,
@@ -150,9 +178,10 @@ public enum RuntimeRLBudget: Reproduction {
                 ReproductionCheck("stored parameters fall as dp falls (dp 0 ≤ 0.5 ≤ 1)", held: storageFalls == seeds, detail: "\(storageFalls) of \(seeds) seeds"),
                 ReproductionCheck("runtime inference skipping channels = masked forward (≤ 1e-4)", held: exact == total, detail: "\(exact) of \(total) runs"),
             ],
-            notes: ["conv-4 on digits (8×8), pretrain \(pretrain) epochs SGD lr 0.05 momentum 0.9 batch 64; budget 0.5; \(rounds) round(s) of 2 agent + 1 base epochs; RNN hidden 32; agent Adam lr 3e-4 (a guess)",
+            notes: ["conv-4 on \(setting.label); budget 0.5; \(rounds) round(s) of 2 agent + 1 base epochs; RNN hidden 32; agent Adam lr 3e-4 (a guess)",
                     "uniform baseline: top-L1 ceil(0.5·C) filters of every conv of the same pretrained net, fine-tuned \(rounds * 3) epochs with Adam lr 1e-3",
                     "MAC fractions count the gated convs only (the budget's definition); 'executed MACs / dense' includes the linear layers and excludes the gating overhead",
-                    "latency: one input at a time on CPU; tiny 8×8 maps make per-layer overheads dominate, so it is reported, not checked"])
+                    "latency: one input at a time on CPU, where per-layer overheads (gathering the kept filters, the agent) weigh heavily on these small maps; reported, not checked",
+                    "calibration (our addition): after PPO one constant per agent is added to its mean keep-ratio so the realised storage and MACs on 4 training batches meet the caps; the agents' own figures are in the 'before calibration' column"])
     }
 }

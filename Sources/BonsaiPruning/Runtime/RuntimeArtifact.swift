@@ -15,9 +15,11 @@ import Foundation
 ///
 /// Metadata: `layers` (JSON list of the gated convs' module paths and their batch norms),
 /// `budget`, `dp`, `static_ratios` (the static agent's clipped keep-ratios per layer),
-/// `evaluation` (``RuntimeEvaluation`` as JSON) and `inference` (the recipe, as on
+/// `evaluation` (``RuntimeEvaluation`` as JSON, calibrated), `calibration` (``BudgetCalibration/Result``:
+/// the shifts added to the agents' means), `evaluation_uncalibrated`, and `inference` (the recipe, as on
 /// ``RuntimeInference``). Per input and gated layer: `h_l = tanh(rnn_ih([ReLU(enc_l([GAP(x),
-/// g_dyn])), b]) + rnn_hh(h_{l−1}))`, `r = clip(mu(h_l) + b, 0.1, 1)`; keep, among the static
+/// g_dyn])), b]) + rnn_hh(h_{l−1}))`, `r = clip(mu(h_l) + b + s_dyn, 0.1, 1)` (`s_dyn`: the
+/// calibration's `dynamic_shift`, 0 without calibration); keep, among the static
 /// survivors, the top `ceil((1 − (1 − r_st)(1 − dp) − (1 − r)·dp)·C)` channels by `g_dyn`
 /// (at least one); compute only those, times `g_dyn·s` (sign-fixed), and read only them downstream.
 public enum RuntimeArtifact {
@@ -59,7 +61,7 @@ public enum RuntimeArtifact {
         }
         var metadata = ["format": "bonsai-runtime-v1", "inference": "see docs/runtime-pruning.md"]
         for key in [RuntimeChannelRL.layersNote, RuntimeChannelRL.staticNote, RuntimeChannelRL.evaluationNote,
-                    RuntimeChannelRL.settingsNote] {
+                    RuntimeChannelRL.settingsNote, RuntimeChannelRL.calibrationNote, RuntimeChannelRL.uncalibratedNote] {
             if let value = notes[key] { metadata[key] = value }
         }
         try SafetensorsWriter.write(values, metadata: metadata, to: file)

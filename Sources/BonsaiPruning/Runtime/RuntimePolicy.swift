@@ -17,6 +17,10 @@ public final class RuntimePolicy {
     /// Static decisions fixed after training (ratios and masks per layer): once the statically
     /// pruned channels are removed from storage, the static agent no longer runs.
     public var frozenStatic: (ratios: [Double], masks: [[Bool]])?
+    /// Constants added to the agents' mean keep-ratios when acting on their means (never while
+    /// sampling): set by ``BudgetCalibration`` so the realised budgets meet their caps.
+    public var staticShift = 0.0
+    public var dynamicShift = 0.0
     var rng: RandomGenerator
 
     // The last rollout.
@@ -49,10 +53,14 @@ public final class RuntimePolicy {
         return (dynamic, stat)
     }
 
-    func draw(_ mean: Tensor, _ logSigma: Tensor) -> (actions: [Float], logProbabilities: [Float]) {
+    /// Samples `μ + σ·ε` (training) or acts on `μ + shift` (inference; the log-probability is then
+    /// that of the unshifted mean's Gaussian and is not used).
+    func draw(_ mean: Tensor, _ logSigma: Tensor, shift: Double) -> (actions: [Float], logProbabilities: [Float]) {
         let mu = mean.floats, ls = logSigma.floats
         var a = [Float](repeating: 0, count: mu.count)
-        for i in mu.indices { a[i] = sample ? mu[i] + Float(Foundation.exp(Double(ls[i])) * rng.nextNormal()) : mu[i] }
+        for i in mu.indices {
+            a[i] = sample ? mu[i] + Float(Foundation.exp(Double(ls[i])) * rng.nextNormal()) : mu[i] + Float(shift)
+        }
         let shape = mean.shape
         let lp = GaussianAgent.logProbability(Tensor(shape: shape, scalars: a), mean: mean, logSigma: logSigma).floats
         return (a, lp)
@@ -74,7 +82,7 @@ public final class RuntimePolicy {
             staticActions = []; staticLogProbabilities = []; staticValues = []
             for l in network.layers.indices {
                 let out = staticAgent.step(layer: l, state: nil, budget: budget, hidden: h)
-                let (a, lp) = draw(out.mean, out.logSigma)
+                let (a, lp) = draw(out.mean, out.logSigma, shift: staticShift)
                 staticActions.append(a[0]); staticLogProbabilities.append(lp[0]); staticValues.append(out.value.floats[0])
                 h = out.hidden
             }
@@ -93,7 +101,7 @@ public final class RuntimePolicy {
             let (a, lp, v): ([Float], [Float], [Float]) = Engine.withoutGrad {
                 let out = dynamicAgent.step(layer: l, state: state, budget: budget, hidden: hidden)
                 hidden = out.hidden
-                let (a, lp) = draw(out.mean, out.logSigma)
+                let (a, lp) = draw(out.mean, out.logSigma, shift: dynamicShift)
                 return (a, lp, out.value.floats)
             }
             states.append(state); actions.append(a); logProbabilities.append(lp); values.append(v)
