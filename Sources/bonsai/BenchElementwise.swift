@@ -15,7 +15,10 @@ import Foundation
 ///
 /// The kernels write into preallocated buffers (`ElementwiseKernels`, the ops' own loops); the
 /// `tensor …` lines run the public ops, whose output is a fresh tensor, so they include the
-/// allocation and first touch of that tensor (page faults for blocks the allocator maps fresh).
+/// allocation and first touch of that tensor. Blocks of 1 MB and more come from the engine's
+/// cache of freed blocks (`LargeBlockCache`), so from the second repetition on they are pages
+/// already mapped; without it glibc maps a fresh block above 32 MB every time and the page faults
+/// cut these rows to a third of the in-place loops.
 struct ElementwiseBandwidth {
     let count: Int, repetitions: Int, threads: Int
     let time: (() -> Void) -> Double

@@ -222,7 +222,8 @@ enum Im2col {
                 let src = plane + base
                 for ow in valid { dst[ow] = src[ow] }
             } else {
-                for ow in valid { dst[ow] = plane[base + ow * sw] }
+                StridedCopy.gather(plane + base + valid.lowerBound * sw, stride: sw, count: valid.count,
+                                   into: dst + valid.lowerBound)
             }
         }
     }

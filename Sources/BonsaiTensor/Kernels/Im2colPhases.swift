@@ -37,7 +37,7 @@ extension Im2col {
                             continue
                         }
                         let src = plane + ih * s.width + t
-                        for x in 0..<columns { dst[x] = src[x * s.strideW] }
+                        StridedCopy.gather(src, stride: s.strideW, count: columns, into: dst)
                         for x in columns..<pw { dst[x] = 0 }
                     }
                 }
@@ -66,7 +66,7 @@ extension Im2col {
                         let ih = y * s.strideH + r
                         if ih >= s.height { break }
                         let src = source + y * pw, dst = plane + ih * s.width + t
-                        for x in 0..<columns { dst[x * s.strideW] = src[x] }
+                        StridedCopy.scatter(src, count: columns, into: dst, stride: s.strideW)
                     }
                     source += ph * pw
                 }

@@ -13,7 +13,7 @@ extension Im2col {
             let plane = x + c * s.inPlane, target = col + c * ld
             for oh in rows {
                 let src = plane + oh * sh * width, dst = target + (oh - rows.lowerBound) * outWidth
-                for ow in 0..<outWidth { dst[ow] = src[ow * sw] }
+                StridedCopy.gather(src, stride: sw, count: outWidth, into: dst)
             }
         }
     }
@@ -34,16 +34,9 @@ extension Im2col {
                     dst.update(repeating: 0, count: width)
                     continue
                 }
-                let src = source + (oh - rows.lowerBound) * outWidth
-                // (Wo − 1)·sw ≤ W − 1, but Wo·sw may pass W: clip the span the samples cover.
-                let span = Swift.min(outWidth * sw, width)
-                if sw == 1 {
-                    dst.update(from: src, count: outWidth)
-                } else {
-                    for iw in 0..<span { dst[iw] = 0 }
-                    for ow in 0..<outWidth { dst[ow * sw] = src[ow] }
-                }
-                (dst + span).update(repeating: 0, count: width - span)
+                // (Wo − 1)·sw ≤ W − 1: every sample lands inside the row.
+                StridedCopy.scatterFilling(source + (oh - rows.lowerBound) * outWidth, count: outWidth, into: dst,
+                                           stride: sw, length: width)
             }
         }
     }
