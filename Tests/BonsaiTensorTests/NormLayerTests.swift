@@ -41,7 +41,7 @@ import BonsaiTensor
         expectGradientsMatch([x, b], tolerance: 1e-5, "layerNorm constant row") { layerNorm($0[0], weight: nil, bias: $0[1]) }
     }
 
-    @Test(arguments: [[5, 7], [3, 9, 33], [1, 129], [64, 3]])
+    @Test(arguments: [[5, 7], [3, 9, 33], [1, 129], [64, 3], [301, 131], [2, 257, 64]])
     func fusedMatchesReference(_ shape: [Int]) {
         for dtype in [DType.float32, .float64] {
             let d = shape[shape.count - 1]

@@ -24,44 +24,82 @@ public final class SGD: Optimizer {
         self.nesterov = nesterov
     }
 
+    /// Elements per worker below which an update is not split (a few memory passes per element).
+    static let parallelMinimum = 1 << 15
+
+    /// Updates each parameter in place: the value is mutated through the parameter (no second
+    /// reference, so no copy-on-write copy when the forward graph has been released) and the
+    /// momentum buffer is taken out of the dictionary while it is updated (for the same reason).
+    /// The loop is split over the thread budget; masked entries (weight and buffer) are then set
+    /// to 0 by a select, not a branch, so both loops vectorise.
     public func step() {
         let first = stepCount == 0
         forEachParameter { path, parameter, grad, group in
             let lr = group.learningRate * learningRateFactor
-            var w = parameter.value
-            var buffer = buffers[path] ?? .zeros(w.shape, dtype: w.dtype)
+            let dtype = parameter.value.dtype
             let hadBuffer = buffers[path] != nil
-            let g = grad.detached().cast(to: w.dtype)
+            var buffer = buffers.removeValue(forKey: path) ?? .zeros(parameter.value.shape, dtype: dtype)
+            let g = grad.detached().cast(to: dtype)
             let mask = parameter.maskForUpdate
             func run<T: TensorScalar>(_: T.Type) {
-                let (mu, damp, wd, eta) = (T(momentum), T(1 - dampening), T(group.weightDecay), T(lr))
-                let useMomentum = momentum != 0, nesterov = self.nesterov, initialise = first || !hadBuffer
+                let rule = Rule(momentum: T(momentum), damping: T(1 - dampening), weightDecay: T(group.weightDecay),
+                                learningRate: T(lr), useMomentum: momentum != 0, nesterov: nesterov,
+                                initialise: first || !hadBuffer)
                 g.withScalars(T.self) { gs in
-                    w.withMutableScalars(T.self) { ws in
-                        buffer.withMutableScalars(T.self) { bs in
-                          withOptionalScalars(mask, T.self) { ms in
-                            for i in 0..<ws.count {
-                                if let ms, ms[i] == 0 { ws[i] = 0; bs[i] = 0; continue }
-                                var d = gs[i] + wd * ws[i]
-                                if useMomentum {
-                                    bs[i] = initialise ? d : mu * bs[i] + damp * d
-                                    d = nesterov ? d + mu * bs[i] : bs[i]
+                    buffer.withMutableScalars(T.self) { bs in
+                        withOptionalScalars(mask, T.self) { ms in
+                            parameter.value.withMutableScalars(T.self) { ws in
+                                guard ws.count > 0 else { return }
+                                nonisolated(unsafe) let w = ws.baseAddress!, b = bs.baseAddress!, g = gs.baseAddress!
+                                nonisolated(unsafe) let m = ms?.baseAddress
+                                Engine.forRanges(ws.count, minimumPerThread: Self.parallelMinimum) { range in
+                                    let (wr, br, n) = (w + range.lowerBound, b + range.lowerBound, range.count)
+                                    rule.update(wr, g + range.lowerBound, br, count: n)
+                                    guard let mr = m.map({ $0 + range.lowerBound }) else { return }
+                                    for i in 0..<n {
+                                        let keep = mr[i] != 0
+                                        wr[i] = keep ? wr[i] : 0
+                                        br[i] = keep ? br[i] : 0
+                                    }
                                 }
-                                ws[i] -= eta * d
                             }
-                          }
                         }
                     }
                 }
             }
-            switch w.dtype {
+            switch dtype {
             case .float32: run(Float.self)
             case .float64: run(Double.self)
             }
-            parameter.value = w
             if momentum != 0 { buffers[path] = buffer }
         }
         stepCount += 1
+    }
+
+    /// The update rule with its settings (see the type's doc comment).
+    private struct Rule<T: TensorScalar> {
+        let momentum: T, damping: T, weightDecay: T, learningRate: T
+        let useMomentum: Bool, nesterov: Bool, initialise: Bool
+
+        /// Updates `count` weights and momentum buffers. One plain loop per combination of the
+        /// settings, with the settings in locals: a single loop testing them per element (read
+        /// back from memory, since the stores might alias them) ran scalar.
+        @inline(__always)
+        func update(_ w: UnsafeMutablePointer<T>, _ g: UnsafePointer<T>, _ b: UnsafeMutablePointer<T>, count: Int) {
+            let (mu, damp, wd, eta) = (momentum, damping, weightDecay, learningRate)
+            switch (useMomentum, initialise, nesterov) {
+            case (false, _, _):
+                for i in 0..<count { w[i] -= eta * (g[i] + wd * w[i]) }
+            case (true, true, false):
+                for i in 0..<count { let d = g[i] + wd * w[i]; b[i] = d; w[i] -= eta * d }
+            case (true, true, true):
+                for i in 0..<count { let d = g[i] + wd * w[i]; b[i] = d; w[i] -= eta * (d + mu * d) }
+            case (true, false, false):
+                for i in 0..<count { let d = g[i] + wd * w[i]; let v = mu * b[i] + damp * d; b[i] = v; w[i] -= eta * v }
+            case (true, false, true):
+                for i in 0..<count { let d = g[i] + wd * w[i]; let v = mu * b[i] + damp * d; b[i] = v; w[i] -= eta * (d + mu * v) }
+            }
+        }
     }
 
     public func state() -> OptimizerState {

@@ -170,9 +170,13 @@ public final class Trainer {
         guard total.isFinite else { throw TrainingError.diverged(step: position.step, loss: total) }
         optimizer.zeroGrad()
         loss.backward()
+        let accuracy = Evaluation.accuracy(logits: logits.detached(), labels: labels)
+        // Release the forward graph before the update: it references the parameters' storage,
+        // which the optimizer would otherwise have to copy before updating it in place.
+        (loss, logits) = (Tensor.zeros([]), Tensor.zeros([]))
         try hooks.afterBackward?(position)
         optimizer.step()
-        return (lossValue, Evaluation.accuracy(logits: logits.detached(), labels: labels))
+        return (lossValue, accuracy)
     }
 }
 

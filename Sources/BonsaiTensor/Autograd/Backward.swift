@@ -38,7 +38,7 @@ extension Op {
         case let .relu(x):
             return [UnaryGradient.relu(x: x.detached(), grad: g)]
         case let .gelu(x):
-            return [UnaryGradient.gelu(x: x.detached(), grad: g)]
+            return [GeluKernel.backward(x: x.detached(), grad: g)]
         case let .tanh(_, output):
             return [UnaryGradient.tanh(output: output, grad: g)]
         case let .sigmoid(_, output):
@@ -101,6 +101,8 @@ extension Op {
         case let .crossEntropy(_, labels, smoothing, probabilities):
             return [LossGradient.crossEntropy(probabilities: probabilities, labels: labels,
                                               labelSmoothing: smoothing, grad: g)]
+        case let .attention(qkv, saved):
+            return [AttentionKernel.backward(qkv: qkv.detached(), saved: saved, grad: g)]
         }
     }
 }

@@ -70,6 +70,8 @@ indirect enum Op {
     case batchNorm(input: Tensor, weight: Tensor?, bias: Tensor?, saved: NormStatistics)
     case layerNorm(input: Tensor, weight: Tensor?, bias: Tensor?, saved: NormStatistics)
     case crossEntropy(logits: Tensor, labels: [Int], labelSmoothing: Double, probabilities: Tensor)
+    /// Self-attention over a packed `[B, T, 3E]` projection (``packedSelfAttention``).
+    case attention(Tensor, saved: AttentionSaved)
 
     /// The tensors this op consumed, in the order the backward rule returns their gradients.
     var inputs: [Tensor] {
@@ -81,7 +83,7 @@ indirect enum Op {
              let .clamp(x, _, _), let .cast(x), let .mask(x, _), let .sum(x, _), let .max(x, _),
              let .reshape(x), let .permute(x, _), let .broadcast(x), let .slice(x, _, _),
              let .indexSelect(x, _, _), let .softmax(x, _), let .logSoftmax(x, _), let .maxPool2d(x, _, _),
-             let .avgPool2d(x, _), let .crossEntropy(x, _, _, _):
+             let .avgPool2d(x, _), let .crossEntropy(x, _, _, _), let .attention(x, _):
             return [x]
         case let .concat(parts, _): return parts
         case let .linear(x, w, b), let .conv2d(x, w, b, _):

@@ -11,21 +11,6 @@ enum UnaryGradient {
         zip(x, grad, { $0 > 0 ? $1 : 0 }, { $0 > 0 ? $1 : 0 })
     }
 
-    /// g · (Φ(x) + x·φ(x)), φ the standard normal density. The Float32 path uses the branch-free
-    /// ``FastErf`` and ``FastExp`` so the loop vectorises (libm calls made it 13 % of tinybert's
-    /// training time); Float64 keeps libm for the gradient checks.
-    static func gelu(x: Tensor, grad: Tensor) -> Tensor {
-        zip(x, grad, { x, g in
-            let cdf = 0.5 * (1 + FastErf.erf(x * 0.70710678118654752))
-            let pdf = FastExp.exp(-0.5 * x * x) * 0.39894228040143268
-            return g * (cdf + x * pdf)
-        }, { x, g in
-            let cdf = 0.5 * (1 + Double.erf(x * 0.70710678118654752))
-            let pdf = Double.exp(-0.5 * x * x) * 0.39894228040143268
-            return g * (cdf + x * pdf)
-        })
-    }
-
     /// g · (1 − y²).
     static func tanh(output: Tensor, grad: Tensor) -> Tensor {
         zip(output, grad, { $1 * (1 - $0 * $0) }, { $1 * (1 - $0 * $0) })

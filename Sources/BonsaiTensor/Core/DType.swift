@@ -95,7 +95,11 @@ extension Double: TensorScalar {
 public enum FastExp {
     @inline(__always) public static func exp(_ x: Float) -> Float {
         let c = Swift.min(Swift.max(x, -87), 88)
-        let k = (c * 1.4426950408889634).rounded(.toNearestOrEven)
+        // Adding 1.5·2²³ rounds to an integer (nearest-even) in the mantissa's low bits, without
+        // `rounded()`, which is a call to `rintf` on baseline x86-64 and stopped the loops that use
+        // this function from vectorising; the sum's bit pattern is 0x4B40_0000 + k.
+        let shifted = c * 1.4426950408889634 + 12_582_912
+        let k = shifted - 12_582_912
         let r = (c - k * 0.693145751953125) - k * 1.428606765330187e-06
         var p: Float = 1.0 / 5040
         p = p * r + 1.0 / 720
@@ -105,6 +109,6 @@ public enum FastExp {
         p = p * r + 0.5
         p = p * r + 1
         p = p * r + 1
-        return p * Float(bitPattern: UInt32(bitPattern: Int32(k) + 127) << 23)
+        return p * Float(bitPattern: (shifted.bitPattern &- 0x4B40_0000 &+ 127) << 23)
     }
 }

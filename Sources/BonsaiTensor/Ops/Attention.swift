@@ -65,9 +65,9 @@ public struct MultiHeadAttentionWeights {
 /// PyTorch's non-nested path does. A sequence whose keys are all padding gets all-zero attention
 /// weights (output `out_bias` only) instead of NaN, like PyTorch's safe softmax in recent versions.
 ///
-/// Composite of `linear`, `reshaped`, `permuted`, `sliced`, `matmul`, `softmax` and `+`, so every
-/// gradient comes from those ops' rules. Queries are scaled by `1/√(E/H)` before the product (T·Dh
-/// multiplications instead of T·T).
+/// One `linear` with the whole packed in-projection (`[B, T, 3E]`, so its weight gradient is one
+/// GEMM with no slice scatter), the fused ``packedSelfAttention(_:heads:keyPaddingMask:dropout:training:rng:)``
+/// and the out-projection `linear`.
 public func multiHeadSelfAttention(_ x: Tensor, weights: MultiHeadAttentionWeights, heads: Int,
                                    keyPaddingMask: [Bool]? = nil) -> Tensor {
     var unused = RandomGenerator(seed: 0)
@@ -84,67 +84,12 @@ public func multiHeadSelfAttention(_ x: Tensor, weights: MultiHeadAttentionWeigh
     let e = weights.embedDim
     precondition(x.rank == 3 && x.shape[2] == e, "multiHeadSelfAttention: input \(x.shape) for embedding dimension \(e)")
     precondition(heads > 0 && e % heads == 0, "multiHeadSelfAttention: \(heads) heads do not divide embedding dimension \(e)")
-    let (b, t, dh) = (x.shape[0], x.shape[1], e / heads)
     if let keyPaddingMask {
-        precondition(keyPaddingMask.count == b * t, "multiHeadSelfAttention: key padding mask of \(keyPaddingMask.count) flags for input \(x.shape)")
+        precondition(keyPaddingMask.count == x.shape[0] * x.shape[1],
+                     "multiHeadSelfAttention: key padding mask of \(keyPaddingMask.count) flags for input \(x.shape)")
     }
-    // Q, K, V from the row blocks of the packed projection (axis-0 slices share storage, and their
-    // backward scatters into parameter-sized zeros, not activation-sized ones), each [B, T, E] →
-    // [B, T, H, Dh] → [B, H, T, Dh].
-    func part(_ i: Int) -> Tensor {
-        linear(x, weight: weights.inProjWeight.sliced(axis: 0, start: i * e, length: e),
-               bias: weights.inProjBias.sliced(axis: 0, start: i * e, length: e))
-            .reshaped([b, t, heads, dh]).permuted([0, 2, 1, 3])
-    }
-    let q = part(0).scaled(by: 1 / Double(dh).squareRoot()), k = part(1), v = part(2)
-
-    var scores = q.matmul(k.transposed())                                    // [B, H, T, T]
-    var emptySequences: [Int] = []
-    if let keyPaddingMask {
-        let (additive, empty) = AttentionMask.additive(keyPaddingMask, batch: b, length: t, dtype: x.dtype)
-        scores = scores + additive
-        emptySequences = empty
-    }
-    var probabilities = scores.softmax()
-    if !emptySequences.isEmpty {
-        probabilities = probabilities.masked(by: AttentionMask.rowsKept(excluding: emptySequences, shape: probabilities.shape,
-                                                                        dtype: x.dtype))
-    }
-    probabilities = dropout(probabilities, probability: p, training: training, rng: &rng)
-    let context = probabilities.matmul(v).permuted([0, 2, 1, 3]).reshaped([b, t, e])
+    let qkv = linear(x, weight: weights.inProjWeight, bias: weights.inProjBias)     // [B, T, 3E]
+    let context = packedSelfAttention(qkv, heads: heads, keyPaddingMask: keyPaddingMask, dropout: p,
+                                      training: training, rng: &rng)               // [B, T, E]
     return linear(context, weight: weights.outProjWeight, bias: weights.outProjBias)
-}
-
-enum AttentionMask {
-    /// The `[B, 1, 1, T]` additive mask (−∞ at padded keys, 0 elsewhere) and the batch entries whose
-    /// keys are all padding. Those entries get no −∞ (their softmax would be 0/0); the caller zeroes
-    /// their attention weights instead.
-    static func additive(_ padding: [Bool], batch: Int, length: Int, dtype: DType) -> (Tensor, [Int]) {
-        var values = [Double](repeating: 0, count: batch * length)
-        var empty: [Int] = []
-        for s in 0..<batch {
-            let row = padding[(s * length)..<((s + 1) * length)]
-            if length > 0 && row.allSatisfy({ $0 }) {
-                empty.append(s)
-                continue
-            }
-            for j in 0..<length where padding[s * length + j] { values[s * length + j] = -.infinity }
-        }
-        return (Tensor(shape: [batch, 1, 1, length], scalars: values).cast(to: dtype), empty)
-    }
-
-    /// A 0/1 tensor of `shape` (`[B, …]`) that is 0 for the batch entries in `excluding`, 1 elsewhere.
-    static func rowsKept(excluding entries: [Int], shape: [Int], dtype: DType) -> Tensor {
-        var mask = Tensor.ones(shape, dtype: dtype)
-        let perEntry = shape.dropFirst().reduce(1, *)
-        func run<T: TensorScalar>(_: T.Type) {
-            mask.withMutableScalars(T.self) { m in
-                for s in entries {
-                    for i in (s * perEntry)..<((s + 1) * perEntry) { m[i] = 0 }
-                }
-            }
-        }
-        dispatch(dtype, float: { run(Float.self) }, double: { run(Double.self) })
-        return mask
-    }
 }

@@ -19,21 +19,59 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double =
     return out.recording(.layerNorm(input: x, weight: weight, bias: bias, saved: saved), inputs: inputs)
 }
 
+/// The layer-norm loops. Every row is addressed through its own pointer (`x + r·width`) and
+/// indexed from 0: index sums like `base + j` carry overflow checks that kept these loops scalar
+/// (layer norm was 9 % of tinybert's step). Row statistics are accumulated in Float64 in four
+/// interleaved partial sums, so the loop runs on packed registers while the precision stays that
+/// of Float64 accumulation.
 enum LayerNormKernel {
+    /// Rows per worker below which a loop is not split.
+    static func minimumRows(_ width: Int) -> Int { Swift.max(1, 16_384 / Swift.max(width, 1)) }
+
+    /// `Σ_j x_j` in Float64 (four partial sums).
+    @inline(__always)
+    static func sum<T: TensorScalar>(_ x: UnsafePointer<T>, _ n: Int) -> Double {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var j = 0
+        while j + 4 <= n {
+            s0 += Double(x[j]); s1 += Double(x[j + 1]); s2 += Double(x[j + 2]); s3 += Double(x[j + 3])
+            j += 4
+        }
+        while j < n { s0 += Double(x[j]); j += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// `Σ_j (x_j − μ)²` in Float64 (four partial sums).
+    @inline(__always)
+    static func squaredDeviations<T: TensorScalar>(_ x: UnsafePointer<T>, _ n: Int, mean mu: Double) -> Double {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var j = 0
+        while j + 4 <= n {
+            let d0 = Double(x[j]) - mu, d1 = Double(x[j + 1]) - mu, d2 = Double(x[j + 2]) - mu, d3 = Double(x[j + 3]) - mu
+            s0 += d0 * d0; s1 += d1 * d1; s2 += d2 * d2; s3 += d3 * d3
+            j += 4
+        }
+        while j < n { let d = Double(x[j]) - mu; s0 += d * d; j += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
     /// Per-row mean and `1/√(var + eps)` (two passes in Float64), in parallel over rows.
     static func statistics(_ x: Tensor, rows: Int, width: Int, eps: Double) -> NormStatistics {
         var mean = [Double](repeating: 0, count: rows), inverseStd = mean
+        guard rows > 0, width > 0 else {
+            return NormStatistics(mean: mean, inverseStd: inverseStd.map { _ in 1 / eps.squareRoot() })
+        }
         func run<T: TensorScalar>(_: T.Type) {
             x.withScalars(T.self) { src in
                 mean.withUnsafeMutableBufferPointer { pm in
                     inverseStd.withUnsafeMutableBufferPointer { pv in
-                        nonisolated(unsafe) let s = src, m = pm, v = pv
-                        Parallel.forRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
+                        nonisolated(unsafe) let s = src.baseAddress!, m = pm.baseAddress!, v = pv.baseAddress!
+                        Parallel.forRanges(rows, minimumPerThread: minimumRows(width)) { range in
                             for r in range {
-                                let stats = NormKernel.moments(s, runs: stride(from: r * width, to: r * width + 1, by: 1),
-                                                               length: width)
-                                m[r] = stats.mean
-                                v[r] = 1 / (stats.variance + eps).squareRoot()
+                                let row = s + r * width
+                                let mu = sum(row, width) / Double(width)
+                                m[r] = mu
+                                v[r] = 1 / (squaredDeviations(row, width, mean: mu) / Double(width) + eps).squareRoot()
                             }
                         }
                     }
@@ -47,6 +85,7 @@ enum LayerNormKernel {
     /// `y_rj = (x_rj − μ_r)·σ⁻¹_r·γ_j + β_j`, in parallel over rows.
     static func normalize(_ x: Tensor, rows: Int, width: Int, saved: NormStatistics, weight: Tensor?, bias: Tensor?) -> Tensor {
         var out = Tensor.empty(x.shape, dtype: x.dtype)
+        guard rows > 0, width > 0 else { return out }
         func run<T: TensorScalar>(_: T.Type) {
             let gamma = weight?.scalars(as: T.self) ?? [T](repeating: 1, count: width)
             let beta = bias?.scalars(as: T.self) ?? [T](repeating: 0, count: width)
@@ -54,12 +93,18 @@ enum LayerNormKernel {
                 out.withMutableScalars(T.self) { dst in
                     gamma.withUnsafeBufferPointer { pg in
                         beta.withUnsafeBufferPointer { pb in
-                            nonisolated(unsafe) let s = src, d = dst, sg = pg, sb = pb
-                            Parallel.forRanges(rows, minimumPerThread: Swift.max(1, 16_384 / Swift.max(width, 1))) { range in
-                                for r in range {
-                                    let base = r * width
-                                    let mu = T(saved.mean[r]), inverse = T(saved.inverseStd[r])
-                                    for j in 0..<width { d[base + j] = (s[base + j] - mu) * inverse * sg[j] + sb[j] }
+                            saved.mean.withUnsafeBufferPointer { pm in
+                                saved.inverseStd.withUnsafeBufferPointer { pv in
+                                    nonisolated(unsafe) let s = src.baseAddress!, d = dst.baseAddress!
+                                    nonisolated(unsafe) let sg = pg.baseAddress!, sb = pb.baseAddress!
+                                    nonisolated(unsafe) let m = pm.baseAddress!, v = pv.baseAddress!
+                                    Parallel.forRanges(rows, minimumPerThread: minimumRows(width)) { range in
+                                        for r in range {
+                                            let xr = s + r * width, yr = d + r * width
+                                            let mu = T(m[r]), inverse = T(v[r])
+                                            for j in 0..<width { yr[j] = (xr[j] - mu) * inverse * sg[j] + sb[j] }
+                                        }
+                                    }
                                 }
                             }
                         }
@@ -100,29 +145,35 @@ extension NormGradient {
     private static func layerNormInputGradient(_ x: Tensor, _ g: Tensor, rows: Int, width: Int, saved: NormStatistics,
                                                weight: Tensor?) -> Tensor {
         var out = Tensor.empty(x.shape, dtype: x.dtype)
+        guard rows > 0, width > 0 else { return out }
         func run<T: TensorScalar>(_: T.Type) {
             let gamma = weight?.scalars(as: T.self) ?? [T](repeating: 1, count: width)
             x.withScalars(T.self) { px in
                 g.withScalars(T.self) { pg in
                     out.withMutableScalars(T.self) { po in
                         gamma.withUnsafeBufferPointer { pw in
-                            nonisolated(unsafe) let sx = px, sg = pg, so = po, sw = pw
-                            let d = Double(width)
-                            Parallel.forRanges(rows, minimumPerThread: Swift.max(1, 8_192 / Swift.max(width, 1))) { range in
-                                for r in range {
-                                    let base = r * width
-                                    let mu = saved.mean[r], inverse = saved.inverseStd[r]
-                                    var sumG = 0.0, sumGXhat = 0.0
-                                    for j in 0..<width {
-                                        let gh = Double(sg[base + j] * sw[j])
-                                        sumG += gh
-                                        sumGXhat += gh * (Double(sx[base + j]) - mu) * inverse
-                                    }
-                                    let meanG = T(sumG / d), meanGXhat = T(sumGXhat / d)
-                                    let tMu = T(mu), tInverse = T(inverse)
-                                    for j in 0..<width {
-                                        let xhat = (sx[base + j] - tMu) * tInverse
-                                        so[base + j] = tInverse * (sg[base + j] * sw[j] - meanG - xhat * meanGXhat)
+                            saved.mean.withUnsafeBufferPointer { pm in
+                                saved.inverseStd.withUnsafeBufferPointer { pv in
+                                    nonisolated(unsafe) let sx = px.baseAddress!, sg = pg.baseAddress!, so = po.baseAddress!
+                                    nonisolated(unsafe) let sw = pw.baseAddress!, m = pm.baseAddress!, v = pv.baseAddress!
+                                    let d = Double(width)
+                                    Parallel.forRanges(rows, minimumPerThread: LayerNormKernel.minimumRows(width)) { range in
+                                        // ĝ = g ⊙ γ for one row, then its two sums in Float64.
+                                        let scaled = UnsafeMutablePointer<T>.allocate(capacity: width)
+                                        defer { scaled.deallocate() }
+                                        for r in range {
+                                            let xr = sx + r * width, gr = sg + r * width, outRow = so + r * width
+                                            let mu = m[r], inverse = v[r]
+                                            for j in 0..<width { scaled[j] = gr[j] * sw[j] }
+                                            let sumG = LayerNormKernel.sum(scaled, width)
+                                            let sumGX = centeredDot(scaled, xr, width, mean: mu)
+                                            let meanG = T(sumG / d), meanGXhat = T(sumGX * inverse / d)
+                                            let tMu = T(mu), tInverse = T(inverse)
+                                            for j in 0..<width {
+                                                let xhat = (xr[j] - tMu) * tInverse
+                                                outRow[j] = tInverse * (scaled[j] - meanG - xhat * meanGXhat)
+                                            }
+                                        }
                                     }
                                 }
                             }
@@ -135,8 +186,24 @@ extension NormGradient {
         return out
     }
 
-    /// `dγ_j = Σ_r dy_rj·x̂_rj` and `dβ_j = Σ_r dy_rj`, accumulated in Float64 row by row (a serial,
-    /// cache-friendly pass: two multiply-adds per element).
+    /// `Σ_j a_j·(x_j − μ)` in Float64 (four partial sums).
+    @inline(__always)
+    private static func centeredDot<T: TensorScalar>(_ a: UnsafePointer<T>, _ x: UnsafePointer<T>, _ n: Int,
+                                                     mean mu: Double) -> Double {
+        var s0 = 0.0, s1 = 0.0, s2 = 0.0, s3 = 0.0
+        var j = 0
+        while j + 4 <= n {
+            s0 += Double(a[j]) * (Double(x[j]) - mu); s1 += Double(a[j + 1]) * (Double(x[j + 1]) - mu)
+            s2 += Double(a[j + 2]) * (Double(x[j + 2]) - mu); s3 += Double(a[j + 3]) * (Double(x[j + 3]) - mu)
+            j += 4
+        }
+        while j < n { s0 += Double(a[j]) * (Double(x[j]) - mu); j += 1 }
+        return (s0 + s1) + (s2 + s3)
+    }
+
+    /// `dγ_j = Σ_r dy_rj·x̂_rj` and `dβ_j = Σ_r dy_rj`, accumulated in Float64 row by row. The
+    /// columns are split over the thread budget (each worker reads every row's share of columns),
+    /// so every sum is taken in the same order whatever the number of threads.
     private static func layerNormParameterGradients(_ x: Tensor, _ g: Tensor, rows: Int, width: Int,
                                                     saved: NormStatistics) -> (Tensor, Tensor) {
         var dGamma = [Double](repeating: 0, count: width), dBeta = dGamma
@@ -145,13 +212,25 @@ extension NormGradient {
                 g.withScalars(T.self) { pg in
                     dGamma.withUnsafeMutableBufferPointer { pw in
                         dBeta.withUnsafeMutableBufferPointer { pb in
-                            for r in 0..<rows {
-                                let base = r * width
-                                let mu = saved.mean[r], inverse = saved.inverseStd[r]
-                                for j in 0..<width {
-                                    let dy = Double(pg[base + j])
-                                    pw[j] += dy * (Double(px[base + j]) - mu) * inverse
-                                    pb[j] += dy
+                            saved.mean.withUnsafeBufferPointer { pm in
+                                saved.inverseStd.withUnsafeBufferPointer { pv in
+                                    guard rows > 0, width > 0 else { return }
+                                    nonisolated(unsafe) let sx = px.baseAddress!, sg = pg.baseAddress!
+                                    nonisolated(unsafe) let w = pw.baseAddress!, b = pb.baseAddress!
+                                    nonisolated(unsafe) let m = pm.baseAddress!, v = pv.baseAddress!
+                                    Parallel.forRanges(width, minimumPerThread: Swift.max(8, 16_384 / Swift.max(rows, 1))) { columns in
+                                        let (start, n) = (columns.lowerBound, columns.count)
+                                        let dw = w + start, db = b + start
+                                        for r in 0..<rows {
+                                            let xr = sx + r * width + start, gr = sg + r * width + start
+                                            let mu = m[r], inverse = v[r]
+                                            for j in 0..<n {
+                                                let dy = Double(gr[j])
+                                                dw[j] += dy * ((Double(xr[j]) - mu) * inverse)
+                                                db[j] += dy
+                                            }
+                                        }
+                                    }
                                 }
                             }
                         }

@@ -32,11 +32,9 @@ extension Tensor {
         return out.recording(.relu(self), inputs: [self])
     }
 
-    /// Exact GELU: `x · Φ(x) = x · ½(1 + erf(x/√2))`.
+    /// Exact GELU: `x · Φ(x) = x · ½(1 + erf(x/√2))` (``GeluKernel``).
     public func gelu() -> Tensor {
-        let out = dispatch(dtype,
-                           float: { Elementwise.map(self, Float.self) { $0 * 0.5 * (1 + Float.erf($0 * 0.70710678118654752)) } },
-                           double: { Elementwise.map(self, Double.self) { $0 * 0.5 * (1 + Double.erf($0 * 0.70710678118654752)) } })
+        let out = GeluKernel.forward(self)
         return out.recording(.gelu(self), inputs: [self])
     }
 
