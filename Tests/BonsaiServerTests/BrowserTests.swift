@@ -24,7 +24,10 @@ import Testing
         try FileManager.default.createDirectory(atPath: Self.shots, withIntermediateDirectories: true)
         let downloads = NSTemporaryDirectory() + "bonsai-downloads-\(UUID().uuidString)"
         try FileManager.default.createDirectory(atPath: downloads, withIntermediateDirectories: true)
-        let t = try TestServer(workers: 1)
+        // The test's own API client holds one keep-alive connection; on a loaded machine Chromium can
+        // take over a minute to start, longer than the server's 30 s idle limit, which then closes
+        // that connection ("I/O on closed channel" on the client's next call).
+        let t = try TestServer(workers: 1) { $0.requestIdleSeconds = 600 }
         let driver = try await ChromeDriver(path: driverPath)
         defer { driver.stop() }
         try await t.server.makeApplication().test(.live) { client in
