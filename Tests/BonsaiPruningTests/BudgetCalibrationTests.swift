@@ -29,8 +29,10 @@ import BonsaiPruning
                                                  parameterCap: parameterCap, macCap: macCap)
         #expect(abs(result.parameterFraction / parameterCap - 1) <= 0.05, "dp \(dp): storage \(result.parameterFraction) vs \(parameterCap)")
         if dp > 0 {
-            // With dp = 0 the dynamic agent prunes nothing; the MACs are the static masks'.
             #expect(abs(result.macFraction / macCap - 1) <= 0.05, "dp \(dp): MACs \(result.macFraction) vs \(macCap)")
+        } else {
+            // With dp = 0 the dynamic agent prunes nothing: its shift cannot matter and stays 0.
+            #expect(result.dynamicShift == 0)
         }
         // Re-measured with the calibrated policy: the same figure, static decisions frozen.
         let after = BudgetCalibration.meanMACFraction(policy: policy, network: network, batches: batches)

@@ -80,13 +80,14 @@ public enum BudgetCalibration {
     }
 
     /// The shift in `[−1, 1]` whose `measure` is closest to `target` among those bisection visits
-    /// (ties: the smaller shift, i.e. the cheaper network). `measure` should grow with the shift.
+    /// (ties: the shift nearest 0, so a budget the shift cannot move — the dynamic one at `dp = 0` —
+    /// leaves the learned policy as it is). `measure` should grow with the shift.
     static func closestShift(target: Double, measure: (Double) -> Double) -> (shift: Double, value: Double) {
         var best = (shift: 0.0, value: measure(0))
         func visit(_ shift: Double) -> Double {
             let value = measure(shift)
             let gap = Swift.abs(value - target), bestGap = Swift.abs(best.value - target)
-            if gap < bestGap || (gap == bestGap && shift < best.shift) { best = (shift, value) }
+            if gap < bestGap || (gap == bestGap && Swift.abs(shift) < Swift.abs(best.shift)) { best = (shift, value) }
             return value
         }
         var low = -1.0, high = 1.0
