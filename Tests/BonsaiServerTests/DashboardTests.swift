@@ -83,13 +83,7 @@ import Testing
         try await t.server.makeApplication().test(.live) { client in
             let created = json(try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: tinySpec())).body)
             let id = try #require(created["id"] as? String)
-            let deadline = Date().addingTimeInterval(150)
-            var status = ""
-            while Date() < deadline {
-                status = json(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: t.headers(t.acme)).body)["status"] as? String ?? ""
-                if ["succeeded", "failed", "cancelled"].contains(status) { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let status = try await waitForJob(client, t, id: id, seconds: 150)["status"] as? String ?? ""
             #expect(status == "succeeded")
             let r = try await client.execute(uri: "/v1/jobs/\(id)/report.html", method: .get, headers: t.headers(t.acme))
             #expect(r.status == .ok && r.headers[.contentType] == "text/html; charset=utf-8")

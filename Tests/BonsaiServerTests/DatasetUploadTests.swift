@@ -156,13 +156,7 @@ struct MultipartBody {
             let submitted = try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: spec))
             #expect(submitted.status == .accepted, "\(String(buffer: submitted.body))")
             let id = try #require(json(submitted.body)["id"] as? String)
-            var job: [String: Any] = [:]
-            let deadline = Date().addingTimeInterval(120)
-            while Date() < deadline {
-                job = json(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: t.headers(t.acme)).body)
-                if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let job = try await waitForJob(client, t, id: id, seconds: 120)
             #expect(job["status"] as? String == "succeeded", "\(job)")
             let downloaded = try await client.execute(uri: "/v1/jobs/\(id)/weights", method: .get, headers: t.headers(t.acme))
             let path = NSTemporaryDirectory() + "bonsai-upload-job-\(UUID().uuidString).safetensors"

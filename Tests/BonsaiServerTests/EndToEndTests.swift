@@ -17,13 +17,7 @@ import Testing
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: tinySpec()))
             #expect(created.status == .accepted)
             let id = try #require(json(created.body)["id"] as? String)
-            var job: [String: Any] = [:]
-            let deadline = Date().addingTimeInterval(180)
-            while Date() < deadline {
-                job = json(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: t.headers(t.acme)).body)
-                if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let job = try await waitForJob(client, t, id: id, seconds: 180)
             #expect(job["status"] as? String == "succeeded", "\(job)")
             let result = try #require(job["result"] as? [String: Any])
             let sparsity = try #require(result["sparsity"] as? Double)

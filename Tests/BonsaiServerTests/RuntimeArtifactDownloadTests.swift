@@ -23,13 +23,7 @@ import Testing
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: Self.spec))
             #expect(created.status == .accepted)
             let id = try #require(json(created.body)["id"] as? String)
-            var job: [String: Any] = [:]
-            let deadline = Date().addingTimeInterval(240)
-            while Date() < deadline {
-                job = json(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: t.headers(t.acme)).body)
-                if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { break }
-                try await Task.sleep(for: .milliseconds(200))
-            }
+            let job = try await waitForJob(client, t, id: id, seconds: 240)
             #expect(job["status"] as? String == "succeeded", "\(job)")
             let response = try await client.execute(uri: "/v1/jobs/\(id)/runtime", method: .get, headers: t.headers(t.acme))
             #expect(response.status == .ok)

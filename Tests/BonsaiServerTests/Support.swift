@@ -53,6 +53,19 @@ func tinySpec(steps: Int = 24, finetune: Int = 8, sparsity: Double = 0.8, seed: 
     """
 }
 
+/// Polls `GET /v1/jobs/{id}` every 200 ms until the job ends (succeeded, failed or cancelled) or
+/// `seconds` pass; returns the last job document.
+func waitForJob(_ client: some TestClientProtocol, _ t: TestServer, id: String, seconds: Double) async throws -> [String: Any] {
+    var job: [String: Any] = [:]
+    let deadline = Date().addingTimeInterval(seconds)
+    while Date() < deadline {
+        job = json(try await client.execute(uri: "/v1/jobs/\(id)", method: .get, headers: t.headers(t.acme)).body)
+        if ["succeeded", "failed", "cancelled"].contains(job["status"] as? String ?? "") { break }
+        try await Task.sleep(for: .milliseconds(200))
+    }
+    return job
+}
+
 func json(_ buffer: ByteBuffer) -> [String: Any] {
     (try? JSONSerialization.jsonObject(with: Data(buffer.readableBytesView))) as? [String: Any] ?? [:]
 }
