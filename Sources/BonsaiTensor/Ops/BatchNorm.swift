@@ -102,8 +102,11 @@ enum BatchNormKernel {
                         let step = layout.channels * layout.inner, end = layout.planes * layout.inner
                         Parallel.forRanges(layout.channels, minimumPerThread: Swift.max(1, 32_768 / Swift.max(layout.perChannel, 1))) { range in
                             for c in range {
-                                let stats = NormKernel.moments(s, runs: stride(from: c * layout.inner, to: end, by: step),
-                                                               length: layout.inner)
+                                let runs = stride(from: c * layout.inner, to: end, by: step)
+                                let stats = T.self == Float.self && layout.inner >= 16
+                                    ? RunSums.moments(UnsafeRawPointer(s.baseAddress!).assumingMemoryBound(to: Float.self),
+                                                      runs: runs, length: layout.inner)
+                                    : NormKernel.moments(s, runs: runs, length: layout.inner)
                                 m[c] = stats.mean
                                 v[c] = stats.variance
                             }
@@ -221,6 +224,16 @@ extension NormGradient {
                                     let mean = saved.mean[c], inverse = saved.inverseStd[c]
                                     var a = 0.0, b = 0.0
                                     for start in stride(from: c * inner, to: end, by: step) {
+                                        if T.self == Float.self && inner >= 16 {
+                                            // Σ dy·x̂ = σ⁻¹·Σ dy·(x − μ), vectorised (see RunSums).
+                                            let sums = RunSums.gradientSums(
+                                                dy: UnsafeRawPointer(sg.baseAddress! + start).assumingMemoryBound(to: Float.self),
+                                                x: UnsafeRawPointer(sx.baseAddress! + start).assumingMemoryBound(to: Float.self),
+                                                count: inner, mean: Float(mean))
+                                            a += sums.sumDy
+                                            b += sums.sumDyCentered * inverse
+                                            continue
+                                        }
                                         for i in 0..<inner {
                                             let dy = Double(sg[start + i])
                                             a += dy
