@@ -30,8 +30,12 @@ let package = Package(
             providers: [.apt(["zlib1g-dev"])]
         ),
         .target(
+            // Direct convolution kernels in C, compiled per instruction set and chosen at run time.
+            name: "CConv"
+        ),
+        .target(
             name: "BonsaiTensor",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "CConv"]
         ),
         .target(
             name: "BonsaiNN",

@@ -106,7 +106,7 @@ enum ConvGemm {
     private static func forward<T: TensorScalar>(images: Range<Int>, x: UnsafePointer<T>, weight: UnsafePointer<T>,
                                                  bias: UnsafePointer<T>?, out: UnsafeMutablePointer<T>, shape s: ConvShape) {
         guard !images.isEmpty else { return }
-        if ConvWide.applies(s) {
+        if ConvWide.applies(s, T.self) {
             return ConvWide.forward(images: images, x: x, weight: weight, bias: bias, out: out, shape: s)
         }
         let (plane, k, outPer, inPer) = (s.outPlane, s.colRows, s.outPerGroup, s.inPerGroup)

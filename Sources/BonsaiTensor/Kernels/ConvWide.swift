@@ -17,11 +17,25 @@
 /// the `kh·kw`-times larger column matrix, at the price of `kh·kw` GEMMs with a short inner
 /// dimension and `(Wp − Wo)/Wo` wasted columns. Measured (single thread, best of 25, 3×3 pad 1):
 /// 9 % faster at 16 channels on 32×32, 17 % at 32 channels on 16×16, 9 % slower at 64 channels on
-/// 8×8 — hence ``applies(_:)``: 8 to 32 input channels per group (fewer make the per-tap GEMMs too
-/// thin) and planes of at least 256 outputs.
+/// 8×8 — hence, for the GEMM form, ``applies(_:_:)``: 8 to 32 input channels per group (fewer make
+/// the per-tap GEMMs too thin) and planes of at least 256 outputs.
+///
+/// **Direct kernel.** For Float32 on a CPU with AVX2 + FMA or AVX-512 the same wide-grid sum runs
+/// as one direct C kernel (``ConvDirect``) instead of `kh·kw` GEMMs, for every stride-1 kernel
+/// larger than 1×1 whatever the channel count: it keeps 8 output channels × 32 positions in
+/// registers over the whole `(C/g)·kh·kw` reduction, so nothing is packed. `bench engine` (2
+/// threads, loaded machine, same run as the GEMM form): forward 26 → 46 GFLOP/s for ResNet-20's
+/// 16→16 layers, 18–37 → 34–70 for 64→64 on 8×8, 30 → 45 for conv-4's first layer. The input
+/// gradient of a stride-1 convolution is a forward (``ConvGemm/transposedShape(_:)``), so it
+/// takes the same kernel. The weight gradient stays im2col + GEMM: a direct kernel for it
+/// (2 output channels × 9 taps of vector accumulators, reduced across lanes per image) was
+/// measured slower than OpenBLAS — 18 against 41 GFLOP/s backward at 64 channels on 8×8, where
+/// an image has only 5 vectors of positions per reduction — and was removed.
 enum ConvWide {
-    static func applies(_ s: ConvShape) -> Bool {
-        s.strideH == 1 && s.strideW == 1 && !s.isPointwise && (8...32).contains(s.inPerGroup) && s.outPlane >= 256
+    static func applies<T: TensorScalar>(_ s: ConvShape, _: T.Type) -> Bool {
+        guard s.strideH == 1 && s.strideW == 1 && !s.isPointwise else { return false }
+        if T.self == Float.self && ConvDirect.detectedLevel > 0 { return true }
+        return (8...32).contains(s.inPerGroup) && s.outPlane >= 256
     }
 
     /// Per-worker buffers: the padded planes of one image (border zeroed once), the wide output of
@@ -32,7 +46,7 @@ enum ConvWide {
 
         init(shape s: ConvShape, weight: UnsafePointer<T>) {
             let (hp, wp) = (s.height + 2 * s.padH, s.width + 2 * s.padW)
-            paddedCount = s.inChannels * hp * wp + s.kernelW
+            paddedCount = s.inChannels * hp * wp + s.kernelW + ConvDirect.slack
             padded = .allocate(capacity: paddedCount)
             padded.initialize(repeating: 0, count: paddedCount)
             wide = .allocate(capacity: Swift.max(1, s.outPerGroup * s.outHeight * wp))
@@ -56,12 +70,14 @@ enum ConvWide {
     /// `out = conv(x, weight) + bias` for `images` (each output fully written).
     static func forward<T: TensorScalar>(images: Range<Int>, x: UnsafePointer<T>, weight: UnsafePointer<T>,
                                          bias: UnsafePointer<T>?, out: UnsafeMutablePointer<T>, shape s: ConvShape) {
-        precondition(applies(s), "ConvWide.forward: shape \(s) not supported")
+        precondition(applies(s, T.self), "ConvWide.forward: shape \(s) not supported")
         let (hp, wp) = (s.height + 2 * s.padH, s.width + 2 * s.padW)
         let paddedPlane = hp * wp, wideCount = s.outHeight * wp
         let (kk, outPer, inPer) = (s.kernelH * s.kernelW, s.outPerGroup, s.inPerGroup)
         let buffers = Buffers<T>(shape: s, weight: weight)
         defer { buffers.deallocate() }
+        let direct = T.self == Float.self && ConvDirect.detectedLevel > 0
+        let offsets = (0..<kk).map { t in (t / s.kernelW) * wp + t % s.kernelW }
         for n in images {
             // Interior rows of the padded planes (the zero border is never written).
             for c in 0..<s.inChannels {
@@ -71,12 +87,21 @@ enum ConvWide {
             }
             for g in 0..<s.groups {
                 let planes = buffers.padded + g * inPer * paddedPlane
+                if direct {
+                    ConvDirect.wide(padded: UnsafeRawPointer(planes).assumingMemoryBound(to: Float.self),
+                                    channels: inPer, plane: paddedPlane,
+                                    weight: UnsafeRawPointer(weight + g * outPer * s.colRows).assumingMemoryBound(to: Float.self),
+                                    outChannels: outPer, offsets: offsets,
+                                    output: UnsafeMutableRawPointer(buffers.wide).assumingMemoryBound(to: Float.self),
+                                    count: wideCount)
+                } else {
                 for t in 0..<kk {
                     let (i, j) = (t / s.kernelW, t % s.kernelW)
                     Gemm.multiply(Gemm.Operands(m: outPer, n: wideCount, k: inPer, beta: t == 0 ? 0 : 1,
                                                 a: buffers.taps + (g * kk + t) * outPer * inPer, lda: inPer,
                                                 b: planes + i * wp + j, ldb: paddedPlane,
                                                 c: buffers.wide, ldc: wideCount))
+                }
                 }
                 for o in 0..<outPer {
                     let source = buffers.wide + o * wideCount

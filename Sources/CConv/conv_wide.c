@@ -1,0 +1,76 @@
+// Direct wide-grid convolution kernels (CConv.h), one per instruction set, chosen at run time.
+//
+// The kernel body (conv_wide_kernel.h) is written once with the compiler's generic vector type
+// of 16 floats and compiled twice under different `target` attributes: for AVX-512F a vector is
+// one zmm register, for AVX2 two ymm registers. Register blocks: AVX-512 keeps 8 output channels
+// × 32 positions (16 zmm accumulators of 32), AVX2 6 channels × 16 positions (12 ymm of 16).
+// Per (input channel, tap) the block loads its positions once and does one multiply-add per
+// accumulator with a broadcast weight, so it is bound by the FMA units, not by loads.
+// `fp contract(fast)` lets `acc += b * x` become one fused multiply-add (PyTorch's kernels fuse
+// too; the result differs from separate rounding by at most an ulp per step).
+#include "CConv.h"
+#include <string.h>
+
+#pragma clang fp contract(fast)
+
+typedef float v16 __attribute__((vector_size(64), aligned(4)));
+
+// Helpers as macros, not functions: a function taking or returning a 64-byte vector has a
+// different ABI under AVX2 than under AVX-512 (clang warns, -Wpsabi), even when inlined.
+#define SPLAT(b) ({ const float b_ = (b); (v16){b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_, b_}; })
+#define LOAD16(p) ({ v16 r_; memcpy(&r_, (p), sizeof r_); r_; })
+#define STORE16(p, v) do { const v16 v_ = (v); memcpy((p), &v_, sizeof v_); } while (0)
+
+// ---- AVX-512F ----
+#pragma clang attribute push(__attribute__((target("avx512f,avx2,fma"))), apply_to = function)
+#define KERNEL_NAME conv_wide_avx512
+#define BLOCK_NAME conv_block_avx512
+#define OUT_BLOCK 8
+#define VECTORS 2
+#include "conv_wide_kernel.h"
+#undef KERNEL_NAME
+#undef BLOCK_NAME
+#undef OUT_BLOCK
+#undef VECTORS
+#pragma clang attribute pop
+
+// ---- AVX2 + FMA ----
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#define KERNEL_NAME conv_wide_avx2
+#define BLOCK_NAME conv_block_avx2
+#define OUT_BLOCK 6
+#define VECTORS 1
+#include "conv_wide_kernel.h"
+#undef KERNEL_NAME
+#undef BLOCK_NAME
+#undef OUT_BLOCK
+#undef VECTORS
+#pragma clang attribute pop
+
+static int detect_level(void) {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 2;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return 1;
+    return 0;
+}
+
+int bonsai_conv_wide_level(void) {
+    // Racing first calls both store the same value.
+    static volatile int cached = -1;
+    if (cached < 0) cached = detect_level();
+    return cached;
+}
+
+int bonsai_conv_wide_f32(int level, const float *xp, long channels, long plane,
+                         const float *w, long outChannels, const long *offsets, long taps,
+                         float *yw, long count) {
+    if (level < 1 || level > bonsai_conv_wide_level()) return -1;
+    if (level == 2)
+        conv_wide_avx512(xp, channels, plane, w, outChannels, offsets, taps, yw, count);
+    else
+        conv_wide_avx2(xp, channels, plane, w, outChannels, offsets, taps, yw, count);
+    return 0;
+}
+

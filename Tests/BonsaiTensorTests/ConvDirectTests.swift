@@ -1,0 +1,82 @@
+import Testing
+@testable import BonsaiTensor
+
+/// The C direct wide-grid convolution kernels (``ConvDirect``) at every instruction-set level this
+/// CPU has (AVX2 + FMA and AVX-512F where available), against a plain Float64 loop of
+/// `Yw[o, q] = Σ_c Σ_t W[o, c, t]·Xp[c, q + offsets[t]]`, on sizes that leave partial register
+/// blocks in both directions: output channels not a multiple of 6 or 8 and position counts not a
+/// multiple of 16 or 32. The whole conv2d op (which takes this path for Float32 at stride 1 with
+/// 8–64 channels) is checked against the reference convolution in ``ConvKernelTests``.
+@Suite struct ConvDirectTests {
+    struct Case: CustomStringConvertible, Sendable {
+        var channels: Int, outChannels: Int, height: Int, width: Int, kernelH: Int, kernelW: Int
+        var description: String { "\(channels)→\(outChannels) \(kernelH)×\(kernelW) on \(height)×\(width)" }
+    }
+
+    static let cases: [Case] = [
+        Case(channels: 1, outChannels: 1, height: 3, width: 3, kernelH: 1, kernelW: 1),
+        Case(channels: 3, outChannels: 5, height: 7, width: 9, kernelH: 3, kernelW: 3),
+        Case(channels: 16, outChannels: 16, height: 10, width: 10, kernelH: 3, kernelW: 3),
+        Case(channels: 17, outChannels: 13, height: 12, width: 11, kernelH: 3, kernelW: 2),
+        Case(channels: 8, outChannels: 7, height: 9, width: 34, kernelH: 5, kernelW: 5),
+        Case(channels: 32, outChannels: 25, height: 6, width: 6, kernelH: 3, kernelW: 3),
+    ]
+
+    static var levels: [Int] { ConvDirect.detectedLevel > 0 ? Array(1...ConvDirect.detectedLevel) : [] }
+
+    @Test(arguments: cases)
+    func kernelsMatchPlainLoop(_ c: Case) {
+        let plane = c.height * c.width
+        let (outHeight, _) = (c.height - c.kernelH + 1, c.width - c.kernelW + 1)
+        let count = outHeight * c.width
+        let offsets = (0..<(c.kernelH * c.kernelW)).map { t in (t / c.kernelW) * c.width + t % c.kernelW }
+        let x = randomTensor([c.channels * plane + ConvDirect.slack], seed: 31, dtype: .float32).floats
+        let w = randomTensor([c.outChannels * c.channels * offsets.count], seed: 32, dtype: .float32).floats
+        var expected = [Double](repeating: 0, count: c.outChannels * count)
+        for o in 0..<c.outChannels {
+            for q in 0..<count {
+                var sum = 0.0
+                for ch in 0..<c.channels {
+                    for (t, offset) in offsets.enumerated() {
+                        sum += Double(w[(o * c.channels + ch) * offsets.count + t]) * Double(x[ch * plane + q + offset])
+                    }
+                }
+                expected[o * count + q] = sum
+            }
+        }
+        let reference = Tensor(shape: [c.outChannels, count], scalars: expected)
+        #expect(ConvDirect.detectedLevel >= 0 && ConvDirect.detectedLevel <= 2)
+        for level in Self.levels {
+            // A sentinel after the output checks that nothing is written past `count` per row.
+            var out = [Float](repeating: .nan, count: c.outChannels * count + 16)
+            let ran = x.withUnsafeBufferPointer { px in
+                w.withUnsafeBufferPointer { pw in
+                    out.withUnsafeMutableBufferPointer { po in
+                        ConvDirect.wide(level: level, padded: px.baseAddress!, channels: c.channels, plane: plane,
+                                        weight: pw.baseAddress!, outChannels: c.outChannels, offsets: offsets,
+                                        output: po.baseAddress!, count: count)
+                    }
+                }
+            }
+            #expect(ran, "level \(level) should run on this CPU")
+            let untouched = out.suffix(16).allSatisfy { $0.isNaN }
+            #expect(untouched, "\(c) level \(level): wrote past the output")
+            let actual = Tensor(shape: [c.outChannels, count], scalars: out.prefix(c.outChannels * count).map(Double.init))
+            expectClose(actual, reference, "\(c) level \(level)", tolerance: 1e-5)
+        }
+    }
+
+    @Test func unavailableLevelWritesNothing() {
+        var out: [Float] = [42]
+        let x = [Float](repeating: 1, count: 1 + ConvDirect.slack), w: [Float] = [2]
+        let ran = x.withUnsafeBufferPointer { px in
+            w.withUnsafeBufferPointer { pw in
+                out.withUnsafeMutableBufferPointer { po in
+                    ConvDirect.wide(level: 3, padded: px.baseAddress!, channels: 1, plane: 1, weight: pw.baseAddress!,
+                                    outChannels: 1, offsets: [0], output: po.baseAddress!, count: 1)
+                }
+            }
+        }
+        #expect(!ran && out == [42], "level 3 does not exist: the call must refuse and leave the output alone")
+    }
+}
