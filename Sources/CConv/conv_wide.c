@@ -6,6 +6,11 @@
 // × 32 positions (16 zmm accumulators of 32), AVX2 6 channels × 16 positions (12 ymm of 16).
 // Per (input channel, tap) the block loads its positions once and does one multiply-add per
 // accumulator with a broadcast weight, so it is bound by the FMA units, not by loads.
+// The weight gradient (conv_wide_weight_kernel.h) runs output channels along the lanes: per
+// position one vector of `dY` (stored transposed, `[q][o]`) times a broadcast input value, into
+// 9 taps × 2 vectors of accumulators (AVX-512, 32 output channels; AVX2: 9 × 1 of 8), so it needs
+// no horizontal sums. An earlier form with positions along the lanes reduced 18 vectors per image
+// and spilled registers: slower than OpenBLAS on small planes.
 // `fp contract(fast)` lets `acc += b * x` become one fused multiply-add (PyTorch's kernels fuse
 // too; the result differs from separate rounding by at most an ulp per step).
 #include "CConv.h"
@@ -14,6 +19,7 @@
 #pragma clang fp contract(fast)
 
 typedef float v16 __attribute__((vector_size(64), aligned(4)));
+typedef float v8 __attribute__((vector_size(32), aligned(4)));
 
 // Helpers as macros, not functions: a function taking or returning a 64-byte vector has a
 // different ABI under AVX2 than under AVX-512 (clang warns, -Wpsabi), even when inlined.
@@ -28,6 +34,19 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define OUT_BLOCK 8
 #define VECTORS 2
 #include "conv_wide_kernel.h"
+#define WKERNEL_NAME weight_grad_avx512
+#define WBLOCK_NAME weight_block_avx512
+#define WTAP_NAME weight_tap_avx512
+#define VEC v16
+#define LANES 16
+#define WIDE_OV 2
+#include "conv_wide_weight_kernel.h"
+#undef WKERNEL_NAME
+#undef WBLOCK_NAME
+#undef WTAP_NAME
+#undef VEC
+#undef LANES
+#undef WIDE_OV
 #undef KERNEL_NAME
 #undef BLOCK_NAME
 #undef OUT_BLOCK
@@ -41,6 +60,19 @@ typedef float v16 __attribute__((vector_size(64), aligned(4)));
 #define OUT_BLOCK 6
 #define VECTORS 1
 #include "conv_wide_kernel.h"
+#define WKERNEL_NAME weight_grad_avx2
+#define WBLOCK_NAME weight_block_avx2
+#define WTAP_NAME weight_tap_avx2
+#define VEC v8
+#define LANES 8
+#define WIDE_OV 1
+#include "conv_wide_weight_kernel.h"
+#undef WKERNEL_NAME
+#undef WBLOCK_NAME
+#undef WTAP_NAME
+#undef VEC
+#undef LANES
+#undef WIDE_OV
 #undef KERNEL_NAME
 #undef BLOCK_NAME
 #undef OUT_BLOCK
@@ -74,3 +106,14 @@ int bonsai_conv_wide_f32(int level, const float *xp, long channels, long plane,
     return 0;
 }
 
+
+int bonsai_conv_wide_weight_grad_f32(int level, const float *xp, long channels, long plane,
+                                     const float *dyT, long ldo, const long *offsets, long taps,
+                                     float *dwT, long count) {
+    if (level < 1 || level > bonsai_conv_wide_level() || ldo % 16 != 0) return -1;
+    if (level == 2)
+        weight_grad_avx512(xp, channels, plane, dyT, ldo, offsets, taps, dwT, count);
+    else
+        weight_grad_avx2(xp, channels, plane, dyT, ldo, offsets, taps, dwT, count);
+    return 0;
+}

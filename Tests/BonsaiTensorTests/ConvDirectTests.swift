@@ -20,6 +20,8 @@ import Testing
         Case(channels: 17, outChannels: 13, height: 12, width: 11, kernelH: 3, kernelW: 2),
         Case(channels: 8, outChannels: 7, height: 9, width: 34, kernelH: 5, kernelW: 5),
         Case(channels: 32, outChannels: 25, height: 6, width: 6, kernelH: 3, kernelW: 3),
+        Case(channels: 3, outChannels: 64, height: 8, width: 10, kernelH: 3, kernelW: 3),
+        Case(channels: 4, outChannels: 48, height: 7, width: 7, kernelH: 3, kernelW: 3),
     ]
 
     static var levels: [Int] { ConvDirect.detectedLevel > 0 ? Array(1...ConvDirect.detectedLevel) : [] }
@@ -78,5 +80,63 @@ import Testing
             }
         }
         #expect(!ran && out == [42], "level 3 does not exist: the call must refuse and leave the output alone")
+    }
+}
+
+/// The direct weight-gradient kernel at every level against a plain Float64 loop, with output
+/// channels that fill 32-lane blocks, 16-lane blocks and padded lanes, 3×3 (the register-blocked
+/// path) and other kernels (one tap at a time).
+@Suite struct ConvDirectWeightGradientTests {
+    @Test(arguments: ConvDirectTests.cases)
+    func kernelsMatchPlainLoop(_ c: ConvDirectTests.Case) {
+        let plane = c.height * c.width
+        let count = (c.height - c.kernelH + 1) * c.width
+        let offsets = (0..<(c.kernelH * c.kernelW)).map { t in (t / c.kernelW) * c.width + t % c.kernelW }
+        let ldo = (c.outChannels + 15) / 16 * 16
+        let x = randomTensor([c.channels * plane + ConvDirect.slack], seed: 41, dtype: .float32).floats
+        // dYᵀ with zero padding lanes, and a non-zero starting dWᵀ: the kernel accumulates.
+        var dy = randomTensor([count * ldo], seed: 42, dtype: .float32).floats
+        for q in 0..<count { for o in c.outChannels..<ldo { dy[q * ldo + o] = 0 } }
+        let start = randomTensor([c.channels * offsets.count * ldo], seed: 43, dtype: .float32).floats
+        var expected = start.map(Double.init)
+        for ch in 0..<c.channels {
+            for (t, offset) in offsets.enumerated() {
+                for o in 0..<ldo {
+                    var sum = 0.0
+                    for q in 0..<count { sum += Double(dy[q * ldo + o]) * Double(x[ch * plane + q + offset]) }
+                    expected[(ch * offsets.count + t) * ldo + o] += sum
+                }
+            }
+        }
+        let reference = Tensor(shape: [expected.count], scalars: expected)
+        for level in ConvDirectTests.levels {
+            var dw = start
+            let ran = x.withUnsafeBufferPointer { px in
+                dy.withUnsafeBufferPointer { pd in
+                    dw.withUnsafeMutableBufferPointer { pw in
+                        ConvDirect.weightGradient(level: level, padded: px.baseAddress!, channels: c.channels, plane: plane,
+                                                  gradTransposed: pd.baseAddress!, ldo: ldo, offsets: offsets,
+                                                  into: pw.baseAddress!, count: count)
+                    }
+                }
+            }
+            #expect(ran, "level \(level) should run on this CPU")
+            expectClose(Tensor(shape: [dw.count], scalars: dw.map(Double.init)), reference, "\(c) weight gradient level \(level)",
+                        tolerance: 1e-5)
+        }
+    }
+
+    @Test func refusesLanesNotMultipleOf16() {
+        let x = [Float](repeating: 1, count: 4 + ConvDirect.slack), dy = [Float](repeating: 1, count: 8)
+        var dw = [Float](repeating: 7, count: 8)
+        let ran = x.withUnsafeBufferPointer { px in
+            dy.withUnsafeBufferPointer { pd in
+                dw.withUnsafeMutableBufferPointer { pw in
+                    ConvDirect.weightGradient(level: 1, padded: px.baseAddress!, channels: 1, plane: 4, gradTransposed: pd.baseAddress!,
+                                              ldo: 8, offsets: [0], into: pw.baseAddress!, count: 1)
+                }
+            }
+        }
+        #expect(!ran && dw == [Float](repeating: 7, count: 8), "ldo 8 must be refused and leave dW alone")
     }
 }

@@ -33,4 +33,20 @@ enum ConvDirect {
                                  taps.baseAddress, taps.count, output, count) == 0
         }
     }
+
+    /// `dwT[c, t, o] += Σ_{q < count} dyT[q, o] · padded[c·plane + q + offsets[t]]` for `o < ldo` at
+    /// `level`, with `dyT` the output gradient on the wide grid transposed to `[count][ldo]` (zero at
+    /// discarded positions and padding lanes) and `dwT` laid out `[C][taps][ldo]`. Returns false,
+    /// writing nothing, when the level is not available or `ldo` is not a multiple of 16.
+    @discardableResult
+    static func weightGradient(level: Int = detectedLevel, padded: UnsafePointer<Float>, channels: Int, plane: Int,
+                               gradTransposed dyT: UnsafePointer<Float>, ldo: Int, offsets: [Int],
+                               into dwT: UnsafeMutablePointer<Float>, count: Int) -> Bool {
+        precondition(channels > 0 && ldo > 0 && count > 0 && !offsets.isEmpty,
+                     "ConvDirect.weightGradient: empty problem (\(channels) channels, \(ldo) lanes, \(count) positions)")
+        return offsets.withUnsafeBufferPointer { taps in
+            bonsai_conv_wide_weight_grad_f32(Int32(level), padded, channels, plane, dyT, ldo,
+                                             taps.baseAddress, taps.count, dwT, count) == 0
+        }
+    }
 }

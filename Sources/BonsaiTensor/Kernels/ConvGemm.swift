@@ -24,7 +24,8 @@
 /// NCHW. 1×1 stride-1 unpadded convolutions need no unfolding: the input planes `[C/g × P]` already
 /// are the column matrix. Stride-1 layers with 8–32 input channels per group and planes of at
 /// least 256 outputs skip im2col in the forward pass (and so in the input gradient, which runs as
-/// a forward): ``ConvWide``.
+/// a forward): ``ConvWide``. For Float32 on CPUs with AVX2 or AVX-512 every stride-1 kernel larger
+/// than 1×1 runs its forward, input gradient and weight gradient on ``ConvWide``'s direct C kernels.
 enum ConvGemm {
     /// The target number of columns of a block's column matrix. Chosen by A/B runs of the CIFAR
     /// layers of `bonsai bench engine` (alternating variants within one process on a busy 2-core

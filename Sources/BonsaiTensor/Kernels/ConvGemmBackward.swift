@@ -32,11 +32,20 @@ extension ConvGemm {
         }
         defer { for partial in partials { partial.deallocate() } }
         let sums = partials
+        let direct = ConvWide.directWeightGradient(s, T.self)
         Parallel.forRanges(workers) { range in
             for worker in range {
-                backward(images: images(of: worker, workers: workers, batch: s.batch), x: x, weight: weight,
-                         grad: grad, gradInput: gradInput, gradWeightTransposed: sums.isEmpty ? nil : sums[worker],
-                         shape: s)
+                let images = images(of: worker, workers: workers, batch: s.batch)
+                var partial = sums.isEmpty ? nil : sums[worker]
+                if direct, let sum = partial, let x {
+                    ConvWide.weightGradient(images: images, x: UnsafeRawPointer(x).assumingMemoryBound(to: Float.self),
+                                            grad: UnsafeRawPointer(grad).assumingMemoryBound(to: Float.self),
+                                            intoTransposed: UnsafeMutableRawPointer(sum).assumingMemoryBound(to: Float.self),
+                                            shape: s)
+                    partial = nil
+                }
+                backward(images: images, x: x, weight: weight, grad: grad, gradInput: gradInput,
+                         gradWeightTransposed: partial, shape: s)
             }
         }
         if let gradWeight {
@@ -99,7 +108,7 @@ extension ConvGemm {
     private static func backward<T: TensorScalar>(images: Range<Int>, x: UnsafePointer<T>?, weight: UnsafePointer<T>?,
                                                   grad: UnsafePointer<T>, gradInput: UnsafeMutablePointer<T>?,
                                                   gradWeightTransposed: UnsafeMutablePointer<T>?, shape s: ConvShape) {
-        guard !images.isEmpty else { return }
+        guard !images.isEmpty, gradInput != nil || gradWeightTransposed != nil else { return }
         let (plane, k, outPer, inPer) = (s.outPlane, s.colRows, s.outPerGroup, s.inPerGroup)
         if s.isPointwise {
             for n in images {

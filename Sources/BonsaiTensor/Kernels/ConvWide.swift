@@ -27,10 +27,11 @@
 /// threads, loaded machine, same run as the GEMM form): forward 26 → 46 GFLOP/s for ResNet-20's
 /// 16→16 layers, 18–37 → 34–70 for 64→64 on 8×8, 30 → 45 for conv-4's first layer. The input
 /// gradient of a stride-1 convolution is a forward (``ConvGemm/transposedShape(_:)``), so it
-/// takes the same kernel. The weight gradient stays im2col + GEMM: a direct kernel for it
-/// (2 output channels × 9 taps of vector accumulators, reduced across lanes per image) was
-/// measured slower than OpenBLAS — 18 against 41 GFLOP/s backward at 64 channels on 8×8, where
-/// an image has only 5 vectors of positions per reduction — and was removed.
+/// takes the same kernel. So does the weight gradient (``weightGradient(images:x:grad:intoTransposed:shape:)``,
+/// output channels along the vector lanes): backward 21–33 → 37 GFLOP/s for the 16→16 layers,
+/// 41 → 53 for 64→64 on 8×8 in the same kind of run. A first weight-gradient kernel with the
+/// positions along the lanes (horizontal sums per image, register spills) was slower than
+/// OpenBLAS on small planes and was replaced.
 enum ConvWide {
     static func applies<T: TensorScalar>(_ s: ConvShape, _: T.Type) -> Bool {
         guard s.strideH == 1 && s.strideW == 1 && !s.isPointwise else { return false }

@@ -20,4 +20,16 @@ int bonsai_conv_wide_f32(int level, const float *xp, long channels, long plane,
                          const float *w, long outChannels, const long *offsets, long taps,
                          float *yw, long count);
 
+/// Weight gradient of the same convolution, accumulated into `dwT` (`[C][taps][ldo]`, output
+/// channels last):
+///
+///     dwT[c][t][o] += Σ_{q < count} dyT[q][o] · xp[c·plane + q + offsets[t]],   o < ldo,
+///
+/// with `dyT` the output gradient on the wide grid, transposed to `[count][ldo]` and zero at the
+/// discarded positions (so they add nothing) and in the padding lanes `o ≥ O`. `ldo` must be a
+/// multiple of 16. Returns -1 (nothing written) when `level` is not available or `ldo` is not.
+int bonsai_conv_wide_weight_grad_f32(int level, const float *xp, long channels, long plane,
+                                     const float *dyT, long ldo, const long *offsets, long taps,
+                                     float *dwT, long count);
+
 #endif

@@ -1,0 +1,89 @@
+// The body of one direct weight-gradient kernel, included once per instruction set by
+// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
+// and WIDE_OV (vectors of output channels in the wide register block) defined, inside a
+// `#pragma clang attribute` that sets the target. See CConv.h for the contract.
+//
+// Output channels run along the vector lanes: one position's gradient `dyT[q][o ..< o + LANES]` is
+// one vector, and each (input channel, tap) keeps a vector accumulator of `dW[o ..< o + LANES]`,
+// fed by a broadcast input value. No horizontal reduction is ever needed.
+
+/// A 3×3 block: `ov` vectors of output channels from `o` × the 9 taps of input channel `c`
+/// (`9·ov` accumulators over all positions), added into `dwT` at the end. Tap `(i, j)` reads row
+/// pointer `i` at displacement `j`, so the loop needs 3 row pointers, not 9.
+static inline __attribute__((always_inline))
+void WBLOCK_NAME(int ov, const float *restrict xc, long rowStride, const float *restrict dyT, long ldo,
+                 float *restrict dwT, long count) {
+    VEC acc[9][WIDE_OV];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 9; t++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) acc[t][v] = (VEC){0};
+    }
+    const float *r0 = xc, *r1 = xc + rowStride, *r2 = xc + 2 * rowStride;
+    for (long q = 0; q < count; q++) {
+        VEC g[WIDE_OV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) {
+            if (v < ov) memcpy(&g[v], dyT + q * ldo + v * LANES, sizeof(VEC));
+        }
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 9; t++) {
+            const float *row = t < 3 ? r0 : t < 6 ? r1 : r2;
+            const float b = row[q + t % 3];
+#pragma clang loop unroll(full)
+            for (int v = 0; v < WIDE_OV; v++) {
+                if (v < ov) acc[t][v] += g[v] * b;
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 9; t++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) {
+            if (v < ov) {
+                VEC sum;
+                memcpy(&sum, dwT + t * ldo + v * LANES, sizeof sum);
+                sum += acc[t][v];
+                memcpy(dwT + t * ldo + v * LANES, &sum, sizeof sum);
+            }
+        }
+    }
+}
+
+/// Any other kernel: one tap at a time, one vector of output channels.
+static inline __attribute__((always_inline))
+void WTAP_NAME(const float *restrict x, const float *restrict dyT, long ldo, float *restrict dwT, long count) {
+    VEC acc = (VEC){0};
+    for (long q = 0; q < count; q++) {
+        VEC g;
+        memcpy(&g, dyT + q * ldo, sizeof g);
+        acc += g * x[q];
+    }
+    VEC sum;
+    memcpy(&sum, dwT, sizeof sum);
+    sum += acc;
+    memcpy(dwT, &sum, sizeof sum);
+}
+
+static void WKERNEL_NAME(const float *restrict xp, long channels, long plane,
+                         const float *restrict dyT, long ldo, const long *restrict offsets, long taps,
+                         float *restrict dwT, long count) {
+    // A 3×3 kernel on the wide grid has offsets i·Wp + j.
+    int square3 = taps == 9;
+    for (long t = 0; t < taps && square3; t++) square3 = offsets[t] == (t / 3) * offsets[3] + t % 3;
+    for (long o = 0; o < ldo;) {
+        const int ov = square3 && ldo - o >= WIDE_OV * LANES ? WIDE_OV : 1;
+        for (long c = 0; c < channels; c++) {
+            const float *xc = xp + c * plane;
+            float *target = dwT + c * taps * ldo + o;
+            if (square3 && ov == WIDE_OV) {
+                WBLOCK_NAME(WIDE_OV, xc, offsets[3], dyT + o, ldo, target, count);
+            } else if (square3) {
+                WBLOCK_NAME(1, xc, offsets[3], dyT + o, ldo, target, count);
+            } else {
+                for (long t = 0; t < taps; t++) WTAP_NAME(xc + offsets[t], dyT + o, ldo, target + t * ldo, count);
+            }
+        }
+        o += ov * LANES;
+    }
+}
