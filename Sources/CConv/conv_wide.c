@@ -37,6 +37,8 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define WKERNEL_NAME weight_grad_avx512
 #define WBLOCK_NAME weight_block_avx512
 #define WTAP_NAME weight_tap_avx512
+#define WROW_NAME weight_row_avx512
+#define WROWS_NAME weight_rows_avx512
 #define VEC v16
 #define LANES 16
 #define WIDE_OV 2
@@ -44,6 +46,8 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #undef WKERNEL_NAME
 #undef WBLOCK_NAME
 #undef WTAP_NAME
+#undef WROW_NAME
+#undef WROWS_NAME
 #undef VEC
 #undef LANES
 #undef WIDE_OV
@@ -63,6 +67,8 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define WKERNEL_NAME weight_grad_avx2
 #define WBLOCK_NAME weight_block_avx2
 #define WTAP_NAME weight_tap_avx2
+#define WROW_NAME weight_row_avx2
+#define WROWS_NAME weight_rows_avx2
 #define VEC v8
 #define LANES 8
 #define WIDE_OV 1
@@ -70,6 +76,8 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #undef WKERNEL_NAME
 #undef WBLOCK_NAME
 #undef WTAP_NAME
+#undef WROW_NAME
+#undef WROWS_NAME
 #undef VEC
 #undef LANES
 #undef WIDE_OV

@@ -1,5 +1,5 @@
 // The body of one direct weight-gradient kernel, included once per instruction set by
-// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
+// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WROW_NAME, WROWS_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
 // and WIDE_OV (vectors of output channels in the wide register block) defined, inside a
 // `#pragma clang attribute` that sets the target. See CConv.h for the contract.
 //
@@ -50,6 +50,60 @@ void WBLOCK_NAME(int ov, const float *restrict xc, long rowStride, const float *
     }
 }
 
+/// One kernel row of `kw ≤ 8` taps (any other regular kernel): `ov` vectors of output channels ×
+/// `kw` taps reading one row pointer at displacements `0 ..< kw`. Called with constant `kw`.
+static inline __attribute__((always_inline))
+void WROW_NAME(int ov, int kw, const float *restrict row, const float *restrict dyT, long ldo,
+               float *restrict dwT, long count) {
+    VEC acc[8][WIDE_OV];
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 8; t++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) acc[t][v] = (VEC){0};
+    }
+    for (long q = 0; q < count; q++) {
+        VEC g[WIDE_OV];
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) {
+            if (v < ov) memcpy(&g[v], dyT + q * ldo + v * LANES, sizeof(VEC));
+        }
+#pragma clang loop unroll(full)
+        for (int t = 0; t < 8; t++) {
+            if (t < kw) {
+                const float b = row[q + t];
+#pragma clang loop unroll(full)
+                for (int v = 0; v < WIDE_OV; v++) {
+                    if (v < ov) acc[t][v] += g[v] * b;
+                }
+            }
+        }
+    }
+#pragma clang loop unroll(full)
+    for (int t = 0; t < 8; t++) {
+#pragma clang loop unroll(full)
+        for (int v = 0; v < WIDE_OV; v++) {
+            if (t < kw && v < ov) {
+                VEC sum;
+                memcpy(&sum, dwT + t * ldo + v * LANES, sizeof sum);
+                sum += acc[t][v];
+                memcpy(dwT + t * ldo + v * LANES, &sum, sizeof sum);
+            }
+        }
+    }
+}
+
+/// Dispatches a kernel row to a constant-`kw` instance of ``WROW_NAME``.
+static inline __attribute__((always_inline))
+void WROWS_NAME(int ov, int kw, const float *restrict row, const float *restrict dyT, long ldo,
+                float *restrict dwT, long count) {
+#define ROW_CASE(K) case K: if (ov == WIDE_OV) WROW_NAME(WIDE_OV, K, row, dyT, ldo, dwT, count); \
+                            else WROW_NAME(1, K, row, dyT, ldo, dwT, count); break;
+    switch (kw) {
+        ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6) ROW_CASE(7) ROW_CASE(8)
+    }
+#undef ROW_CASE
+}
+
 /// Any other kernel: one tap at a time, one vector of output channels.
 static inline __attribute__((always_inline))
 void WTAP_NAME(const float *restrict x, const float *restrict dyT, long ldo, float *restrict dwT, long count) {
@@ -68,11 +122,15 @@ void WTAP_NAME(const float *restrict x, const float *restrict dyT, long ldo, flo
 static void WKERNEL_NAME(const float *restrict xp, long channels, long plane,
                          const float *restrict dyT, long ldo, const long *restrict offsets, long taps,
                          float *restrict dwT, long count) {
-    // A 3×3 kernel on the wide grid has offsets i·Wp + j.
-    int square3 = taps == 9;
-    for (long t = 0; t < taps && square3; t++) square3 = offsets[t] == (t / 3) * offsets[3] + t % 3;
+    // A kh×kw kernel on the wide grid has offsets i·Wp + j: find kw (the first tap that is not at
+    // displacement t) and check the pattern.
+    long kw = 1;
+    while (kw < taps && offsets[kw] == kw) kw++;
+    int regular = taps % kw == 0 && kw <= 8;
+    for (long t = 0; t < taps && regular; t++) regular = offsets[t] == (t / kw) * (taps > kw ? offsets[kw] : 0) + t % kw;
+    const int square3 = regular && kw == 3 && taps == 9;
     for (long o = 0; o < ldo;) {
-        const int ov = square3 && ldo - o >= WIDE_OV * LANES ? WIDE_OV : 1;
+        const int ov = regular && ldo - o >= WIDE_OV * LANES ? WIDE_OV : 1;
         for (long c = 0; c < channels; c++) {
             const float *xc = xp + c * plane;
             float *target = dwT + c * taps * ldo + o;
@@ -80,6 +138,9 @@ static void WKERNEL_NAME(const float *restrict xp, long channels, long plane,
                 WBLOCK_NAME(WIDE_OV, xc, offsets[3], dyT + o, ldo, target, count);
             } else if (square3) {
                 WBLOCK_NAME(1, xc, offsets[3], dyT + o, ldo, target, count);
+            } else if (regular) {
+                for (long t0 = 0; t0 < taps; t0 += kw)
+                    WROWS_NAME(ov, (int)kw, xc + offsets[t0], dyT + o, ldo, target + t0 * ldo, count);
             } else {
                 for (long t = 0; t < taps; t++) WTAP_NAME(xc + offsets[t], dyT + o, ldo, target + t * ldo, count);
             }

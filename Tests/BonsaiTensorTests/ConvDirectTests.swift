@@ -22,6 +22,8 @@ import Testing
         Case(channels: 32, outChannels: 25, height: 6, width: 6, kernelH: 3, kernelW: 3),
         Case(channels: 3, outChannels: 64, height: 8, width: 10, kernelH: 3, kernelW: 3),
         Case(channels: 4, outChannels: 48, height: 7, width: 7, kernelH: 3, kernelW: 3),
+        Case(channels: 2, outChannels: 40, height: 12, width: 12, kernelH: 5, kernelW: 5),
+        Case(channels: 3, outChannels: 32, height: 11, width: 12, kernelH: 2, kernelW: 9),
     ]
 
     static var levels: [Int] { ConvDirect.detectedLevel > 0 ? Array(1...ConvDirect.detectedLevel) : [] }
@@ -84,8 +86,9 @@ import Testing
 }
 
 /// The direct weight-gradient kernel at every level against a plain Float64 loop, with output
-/// channels that fill 32-lane blocks, 16-lane blocks and padded lanes, 3×3 (the register-blocked
-/// path) and other kernels (one tap at a time).
+/// channels that fill 32-lane blocks, 16-lane blocks and padded lanes, 3×3 (the 9-tap register
+/// block), other kernels up to 8 wide (one register block per kernel row) and 9 wide (one tap at a
+/// time).
 @Suite struct ConvDirectWeightGradientTests {
     @Test(arguments: ConvDirectTests.cases)
     func kernelsMatchPlainLoop(_ c: ConvDirectTests.Case) {
