@@ -37,24 +37,11 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define WKERNEL_NAME weight_grad_avx512
 #define WBLOCK_NAME weight_block_avx512
 #define WTAP_NAME weight_tap_avx512
-#define WROW_NAME weight_row_avx512
 #define WROWS_NAME weight_rows_avx512
 #define VEC v16
 #define LANES 16
 #define WIDE_OV 2
 #include "conv_wide_weight_kernel.h"
-#undef WKERNEL_NAME
-#undef WBLOCK_NAME
-#undef WTAP_NAME
-#undef WROW_NAME
-#undef WROWS_NAME
-#undef VEC
-#undef LANES
-#undef WIDE_OV
-#undef KERNEL_NAME
-#undef BLOCK_NAME
-#undef OUT_BLOCK
-#undef VECTORS
 #pragma clang attribute pop
 
 // ---- AVX2 + FMA ----
@@ -67,24 +54,11 @@ typedef float v8 __attribute__((vector_size(32), aligned(4)));
 #define WKERNEL_NAME weight_grad_avx2
 #define WBLOCK_NAME weight_block_avx2
 #define WTAP_NAME weight_tap_avx2
-#define WROW_NAME weight_row_avx2
 #define WROWS_NAME weight_rows_avx2
 #define VEC v8
 #define LANES 8
 #define WIDE_OV 1
 #include "conv_wide_weight_kernel.h"
-#undef WKERNEL_NAME
-#undef WBLOCK_NAME
-#undef WTAP_NAME
-#undef WROW_NAME
-#undef WROWS_NAME
-#undef VEC
-#undef LANES
-#undef WIDE_OV
-#undef KERNEL_NAME
-#undef BLOCK_NAME
-#undef OUT_BLOCK
-#undef VECTORS
 #pragma clang attribute pop
 
 static int detect_level(void) {

@@ -67,3 +67,8 @@ static void KERNEL_NAME(const float *restrict xp, long channels, long plane,
             BLOCK_NAME(1, xp, channels, plane, w, perOut, offsets, taps, yw, count, o, q0);
     }
 }
+
+#undef KERNEL_NAME
+#undef BLOCK_NAME
+#undef OUT_BLOCK
+#undef VECTORS

@@ -1,5 +1,5 @@
 // The body of one direct weight-gradient kernel, included once per instruction set by
-// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WROW_NAME, WROWS_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
+// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WROWS_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
 // and WIDE_OV (vectors of output channels in the wide register block) defined, inside a
 // `#pragma clang attribute` that sets the target. See CConv.h for the contract.
 //
@@ -7,19 +7,21 @@
 // one vector, and each (input channel, tap) keeps a vector accumulator of `dW[o ..< o + LANES]`,
 // fed by a broadcast input value. No horizontal reduction is ever needed.
 
-/// A 3×3 block: `ov` vectors of output channels from `o` × the 9 taps of input channel `c`
-/// (`9·ov` accumulators over all positions), added into `dwT` at the end. Tap `(i, j)` reads row
-/// pointer `i` at displacement `j`, so the loop needs 3 row pointers, not 9.
+/// A register block: `ov` vectors of output channels from `o` × the `rows·kw ≤ 9` taps of `rows`
+/// kernel rows of input channel `c` (`rows·kw·ov` accumulators over all positions), added into
+/// `dwT` at the end. Tap `(i, j)` reads row pointer `i` at displacement `j`, so a whole 3×3 kernel
+/// needs 3 pointers, not 9. Called with constant `ov`, `rows` and `kw`, so the loops unroll and the
+/// accumulators stay in registers.
 static inline __attribute__((always_inline))
-void WBLOCK_NAME(int ov, const float *restrict xc, long rowStride, const float *restrict dyT, long ldo,
-                 float *restrict dwT, long count) {
+void WBLOCK_NAME(int ov, int rows, int kw, const float *restrict xc, long rowStride, const float *restrict dyT,
+                 long ldo, float *restrict dwT, long count) {
     VEC acc[9][WIDE_OV];
 #pragma clang loop unroll(full)
     for (int t = 0; t < 9; t++) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < WIDE_OV; v++) acc[t][v] = (VEC){0};
     }
-    const float *r0 = xc, *r1 = xc + rowStride, *r2 = xc + 2 * rowStride;
+    const float *r[3] = {xc, xc + rowStride, xc + 2 * rowStride};
     for (long q = 0; q < count; q++) {
         VEC g[WIDE_OV];
 #pragma clang loop unroll(full)
@@ -28,49 +30,8 @@ void WBLOCK_NAME(int ov, const float *restrict xc, long rowStride, const float *
         }
 #pragma clang loop unroll(full)
         for (int t = 0; t < 9; t++) {
-            const float *row = t < 3 ? r0 : t < 6 ? r1 : r2;
-            const float b = row[q + t % 3];
-#pragma clang loop unroll(full)
-            for (int v = 0; v < WIDE_OV; v++) {
-                if (v < ov) acc[t][v] += g[v] * b;
-            }
-        }
-    }
-#pragma clang loop unroll(full)
-    for (int t = 0; t < 9; t++) {
-#pragma clang loop unroll(full)
-        for (int v = 0; v < WIDE_OV; v++) {
-            if (v < ov) {
-                VEC sum;
-                memcpy(&sum, dwT + t * ldo + v * LANES, sizeof sum);
-                sum += acc[t][v];
-                memcpy(dwT + t * ldo + v * LANES, &sum, sizeof sum);
-            }
-        }
-    }
-}
-
-/// One kernel row of `kw ≤ 8` taps (any other regular kernel): `ov` vectors of output channels ×
-/// `kw` taps reading one row pointer at displacements `0 ..< kw`. Called with constant `kw`.
-static inline __attribute__((always_inline))
-void WROW_NAME(int ov, int kw, const float *restrict row, const float *restrict dyT, long ldo,
-               float *restrict dwT, long count) {
-    VEC acc[8][WIDE_OV];
-#pragma clang loop unroll(full)
-    for (int t = 0; t < 8; t++) {
-#pragma clang loop unroll(full)
-        for (int v = 0; v < WIDE_OV; v++) acc[t][v] = (VEC){0};
-    }
-    for (long q = 0; q < count; q++) {
-        VEC g[WIDE_OV];
-#pragma clang loop unroll(full)
-        for (int v = 0; v < WIDE_OV; v++) {
-            if (v < ov) memcpy(&g[v], dyT + q * ldo + v * LANES, sizeof(VEC));
-        }
-#pragma clang loop unroll(full)
-        for (int t = 0; t < 8; t++) {
-            if (t < kw) {
-                const float b = row[q + t];
+            if (t < rows * kw) {
+                const float b = r[t / kw][q + t % kw];
 #pragma clang loop unroll(full)
                 for (int v = 0; v < WIDE_OV; v++) {
                     if (v < ov) acc[t][v] += g[v] * b;
@@ -79,10 +40,10 @@ void WROW_NAME(int ov, int kw, const float *restrict row, const float *restrict 
         }
     }
 #pragma clang loop unroll(full)
-    for (int t = 0; t < 8; t++) {
+    for (int t = 0; t < 9; t++) {
 #pragma clang loop unroll(full)
         for (int v = 0; v < WIDE_OV; v++) {
-            if (t < kw && v < ov) {
+            if (t < rows * kw && v < ov) {
                 VEC sum;
                 memcpy(&sum, dwT + t * ldo + v * LANES, sizeof sum);
                 sum += acc[t][v];
@@ -92,12 +53,13 @@ void WROW_NAME(int ov, int kw, const float *restrict row, const float *restrict 
     }
 }
 
-/// Dispatches a kernel row to a constant-`kw` instance of ``WROW_NAME``.
+/// One kernel row of `kw ≤ 8` taps (regular kernels other than 3×3), dispatched to a constant-`kw`
+/// instance of the register block.
 static inline __attribute__((always_inline))
 void WROWS_NAME(int ov, int kw, const float *restrict row, const float *restrict dyT, long ldo,
                 float *restrict dwT, long count) {
-#define ROW_CASE(K) case K: if (ov == WIDE_OV) WROW_NAME(WIDE_OV, K, row, dyT, ldo, dwT, count); \
-                            else WROW_NAME(1, K, row, dyT, ldo, dwT, count); break;
+#define ROW_CASE(K) case K: if (ov == WIDE_OV) WBLOCK_NAME(WIDE_OV, 1, K, row, 0, dyT, ldo, dwT, count); \
+                            else WBLOCK_NAME(1, 1, K, row, 0, dyT, ldo, dwT, count); break;
     switch (kw) {
         ROW_CASE(1) ROW_CASE(2) ROW_CASE(3) ROW_CASE(4) ROW_CASE(5) ROW_CASE(6) ROW_CASE(7) ROW_CASE(8)
     }
@@ -135,9 +97,9 @@ static void WKERNEL_NAME(const float *restrict xp, long channels, long plane,
             const float *xc = xp + c * plane;
             float *target = dwT + c * taps * ldo + o;
             if (square3 && ov == WIDE_OV) {
-                WBLOCK_NAME(WIDE_OV, xc, offsets[3], dyT + o, ldo, target, count);
+                WBLOCK_NAME(WIDE_OV, 3, 3, xc, offsets[3], dyT + o, ldo, target, count);
             } else if (square3) {
-                WBLOCK_NAME(1, xc, offsets[3], dyT + o, ldo, target, count);
+                WBLOCK_NAME(1, 3, 3, xc, offsets[3], dyT + o, ldo, target, count);
             } else if (regular) {
                 for (long t0 = 0; t0 < taps; t0 += kw)
                     WROWS_NAME(ov, (int)kw, xc + offsets[t0], dyT + o, ldo, target + t0 * ldo, count);
@@ -148,3 +110,11 @@ static void WKERNEL_NAME(const float *restrict xp, long channels, long plane,
         o += ov * LANES;
     }
 }
+
+#undef WKERNEL_NAME
+#undef WBLOCK_NAME
+#undef WROWS_NAME
+#undef WTAP_NAME
+#undef VEC
+#undef LANES
+#undef WIDE_OV

@@ -33,45 +33,33 @@ enum RunSums {
 
     /// `Σ x[i]` for `i < count`.
     static func sum(_ x: UnsafePointer<Float>, count: Int) -> Double {
-        var total = 0.0
-        var start = 0
-        while start < count {
-            let end = Swift.min(start + block, count)
-            var lanes = SIMD16<Float>()
-            var i = start
-            while i + 16 <= end {
-                lanes += load(x + i)
-                i += 16
-            }
-            var tail: Float = 0
-            while i < end {
-                tail += x[i]
-                i += 1
-            }
-            total += flush(lanes) + Double(tail)
-            start = end
-        }
-        return total
+        blockedSum(x, count: count, vector: { $0 }, scalar: { $0 })
     }
 
     /// `Σ (x[i] − mean)²` for `i < count`.
     static func squaredDeviations(_ x: UnsafePointer<Float>, count: Int, mean: Float) -> Double {
-        var total = 0.0
         let center = SIMD16<Float>(repeating: mean)
+        return blockedSum(x, count: count, vector: { ($0 - center) * ($0 - center) }, scalar: { ($0 - mean) * ($0 - mean) })
+    }
+
+    /// `Σ f(x[i])`: `vector` on 16 values at a time into Float32 lanes, `scalar` on the tail of each
+    /// block, every block flushed into Float64.
+    @inline(__always)
+    private static func blockedSum(_ x: UnsafePointer<Float>, count: Int, vector: (SIMD16<Float>) -> SIMD16<Float>,
+                                   scalar: (Float) -> Float) -> Double {
+        var total = 0.0
         var start = 0
         while start < count {
             let end = Swift.min(start + block, count)
             var lanes = SIMD16<Float>()
             var i = start
             while i + 16 <= end {
-                let d = load(x + i) - center
-                lanes += d * d
+                lanes += vector(load(x + i))
                 i += 16
             }
             var tail: Float = 0
             while i < end {
-                let d = x[i] - mean
-                tail += d * d
+                tail += scalar(x[i])
                 i += 1
             }
             total += flush(lanes) + Double(tail)
