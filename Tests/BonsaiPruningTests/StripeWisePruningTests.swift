@@ -172,6 +172,10 @@ import BonsaiPruning
         let pruned = Self.convPaths(model).reduce(0) { $0 + FilterSkeleton.stripes(ofWeightMask: result.masks[$1]!).filter { !$0 }.count }
         #expect(pruned > 0, "α = 0.05 with δ = 0.95 killed no stripe in 10 steps")
         #expect(result.masks.isBinary)
+        // Without a budget the stripes dead at δ are exactly the pruned ones (the report's note).
+        let total = Self.convPaths(model).reduce(0) { $0 + FilterSkeleton.stripes(ofWeightMask: result.masks[$1]!).count }
+        #expect(result.notes["dead_at_threshold"] == "\(pruned) of \(total)")
+        #expect(result.notes["skeleton_quantiles"]?.split(separator: "/").count ?? 0 == (pruned < total ? 3 : 0))
     }
 
     @Test func settingsValidation() {

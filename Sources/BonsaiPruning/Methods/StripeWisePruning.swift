@@ -131,6 +131,7 @@ public struct StripeWisePruning: PruningMethod {
         }
         try context.phase("prune") {
             var keep = skeletons.map { $0.live(threshold: delta) }
+            Self.recordSkeletonNotes(skeletons, live: keep, into: context)
             if let target = settings.stripeSparsity { keep = Self.exactStripes(skeletons, live: keep, sparsity: target) }
             var masks: [String: Tensor] = [:]
             for (s, kept) in zip(skeletons, keep) {
@@ -149,6 +150,23 @@ public struct StripeWisePruning: PruningMethod {
         if settings.finetune == true {
             try context.phase("finetune") { try context.train(context.spec.finetuneConfig) }
         }
+    }
+
+    /// Notes for the report: how many stripes the threshold δ killed during training
+    /// (`dead_at_threshold`, before any `stripe_sparsity` budget) and the 10/50/90 % quantiles of
+    /// the live stripes' `|I|` (`skeleton_quantiles`) — whether the L1 pull separated the stripes.
+    static func recordSkeletonNotes(_ skeletons: [FilterSkeleton], live: [[Bool]], into context: PipelineContext) {
+        var values: [Double] = []
+        for (s, alive) in zip(skeletons, live) {
+            let v = s.parameter.value.doubles
+            for i in v.indices where alive[i] { values.append(Swift.abs(v[i])) }
+        }
+        let total = live.reduce(0) { $0 + $1.count }
+        context.notes["dead_at_threshold"] = "\(total - values.count) of \(total)"
+        values.sort()
+        guard !values.isEmpty else { return }
+        let q = [0.1, 0.5, 0.9].map { values[Swift.min(values.count - 1, Int($0 * Double(values.count)))] }
+        context.notes["skeleton_quantiles"] = q.map { Format.number($0, digits: 3) }.joined(separator: "/")
     }
 
     /// The training hooks: `α·sign(I)` into the skeletons' gradients, then the threshold, then the
