@@ -29,9 +29,11 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
+        // Float32 hot loops with run-time dispatch to AVX2/AVX-512 (Sources/CKernels/include/CKernels.h).
+        .target(name: "CKernels"),
         .target(
             name: "BonsaiTensor",
-            dependencies: ["CBLAS"]
+            dependencies: ["CBLAS", "CKernels"]
         ),
         .target(
             name: "BonsaiNN",
