@@ -29,13 +29,12 @@ let package = Package(
             pkgConfig: "zlib",
             providers: [.apt(["zlib1g-dev"])]
         ),
-        .target(
-            // Direct convolution kernels in C, compiled per instruction set and chosen at run time.
-            name: "CConv"
-        ),
+        // Float32 hot loops and direct convolutions with run-time dispatch to AVX2/AVX-512
+        // (Sources/CKernels/include/CKernels.h).
+        .target(name: "CKernels"),
         .target(
             name: "BonsaiTensor",
-            dependencies: ["CBLAS", "CConv"]
+            dependencies: ["CBLAS", "CKernels"]
         ),
         .target(
             name: "BonsaiNN",

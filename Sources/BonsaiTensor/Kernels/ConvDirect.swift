@@ -1,7 +1,7 @@
-import CConv
+import CKernels
 
-/// The direct wide-grid convolution kernels of the `CConv` C target (AVX-512F or AVX2 + FMA,
-/// chosen at run time), for Float32:
+/// The direct wide-grid convolution kernels of the `CKernels` C target (AVX-512F or AVX2 + FMA,
+/// chosen at run time with the target's other kernels, ``SIMDDispatch``), for Float32:
 ///
 ///     Yw[o, q] = Σ_c Σ_t W[o, c, t] · Xp[c, q + offsets[t]],     0 ≤ q < count
 ///
@@ -13,8 +13,9 @@ import CConv
 /// vector once per (channel, tap) and feeds 8 (AVX-512) or 6 (AVX2) output channels from it,
 /// with the accumulators in registers for the whole reduction.
 enum ConvDirect {
-    /// 2 = AVX-512F, 1 = AVX2 + FMA, 0 = none (callers keep their GEMM path).
-    static let detectedLevel = Int(bonsai_conv_wide_level())
+    /// 2 = AVX-512F, 1 = AVX2 + FMA, 0 = none (callers keep their GEMM path): ``SIMDDispatch/level``,
+    /// so `BONSAI_SIMD=portable` turns the direct kernels off too.
+    static let detectedLevel = Int(SIMDDispatch.level)
 
     /// Float32 padding the caller must leave readable after its padded planes (the kernel's last
     /// register block reads up to 32 floats past the last needed position).

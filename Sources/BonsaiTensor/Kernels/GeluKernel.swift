@@ -1,3 +1,5 @@
+import CKernels
+
 /// Exact (erf) GELU and its derivative as explicit loops:
 ///
 ///     gelu(x) = x·Φ(x),   gelu'(x) = Φ(x) + x·φ(x),   Φ(x) = ½(1 + erf(x/√2)),  φ(x) = e^{−x²/2}/√(2π)
@@ -10,6 +12,11 @@
 /// branch-free ``FastErf`` and ``FastExp``; Float64 keeps libm (the gradient checks rely on it).
 /// Loops over many elements are split over the thread budget (GELU is compute-bound, ~40
 /// operations per element, so the split starts earlier than for memory-bound loops).
+///
+/// The Float32 loops run in the C kernels (``SIMDDispatch``): the same rational erf and polynomial
+/// exp on 8 or 16 lanes with FMA where the CPU has AVX2 or AVX-512 (the Swift loops here are
+/// 4-wide SSE, and GELU was still 12 % of a tinybert step). The Swift `value`/`derivative` stay as
+/// the plain reference the tests check every level against.
 enum GeluKernel {
     /// Elements per worker below which a loop is not split.
     static let parallelMinimum = 1 << 14
@@ -46,7 +53,8 @@ enum GeluKernel {
             x.withScalars(Float.self) { src in out.withMutableScalars(Float.self) { dst in
                 let buffers = Buffers(x: src.baseAddress!, grad: nil, out: dst.baseAddress!)
                 Parallel.forRanges(count, minimumPerThread: parallelMinimum, context: buffers) { range, c in
-                    for i in range { c.out[i] = value(c.x[i]) }
+                    bonsai_gelu_forward_f32(SIMDDispatch.level, c.x + range.lowerBound, c.out + range.lowerBound,
+                                            range.count)
                 }
             } }
         case .float64:
@@ -69,8 +77,8 @@ enum GeluKernel {
             x.withScalars(Float.self) { src in grad.withScalars(Float.self) { g in out.withMutableScalars(Float.self) { dst in
                 let buffers = Buffers(x: src.baseAddress!, grad: g.baseAddress!, out: dst.baseAddress!)
                 Parallel.forRanges(count, minimumPerThread: parallelMinimum, context: buffers) { range, c in
-                    let g = c.grad!
-                    for i in range { c.out[i] = g[i] * derivative(c.x[i]) }
+                    bonsai_gelu_backward_f32(SIMDDispatch.level, c.x + range.lowerBound, c.grad! + range.lowerBound,
+                                             c.out + range.lowerBound, range.count)
                 }
             } } }
         case .float64:

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Reduction kernels over one axis of a tensor seen as `[outer, length, inner]`.
 enum Reduce {
     /// `out[o, i] = Σ_r x[o, r, i]`. The inner loop runs over contiguous memory; a full reduction of
@@ -7,7 +9,8 @@ enum Reduce {
     /// for `inner == 1`, runs of output columns otherwise), so every sum is taken in the same order
     /// whatever the number of threads. Rows are addressed through pointers and indexed from 0
     /// (index sums like `src + i` carry overflow checks that kept the column loop scalar: the bias
-    /// gradients of tinybert's linears were 5 % of its training step).
+    /// gradients of tinybert's linears were 5 % of its training step). Float32 column runs go to the C
+    /// kernel `bonsai_sum_rows_f32` (register accumulators, AVX where present), same per-column order.
     static func sum<T: TensorScalar>(_ x: UnsafeBufferPointer<T>, outer: Int, length: Int, inner: Int,
                                      into out: UnsafeMutableBufferPointer<T>) {
         guard let o = out.baseAddress, outer * inner > 0 else { return }
@@ -36,6 +39,14 @@ enum Reduce {
                 let n = Swift.min(range.upperBound - first, inner - column)
                 let target = dst + first
                 let source = src + block * length * inner + column
+                if T.self == Float.self {
+                    // Same order per column, 8/16 lanes and four accumulators in registers.
+                    bonsai_sum_rows_f32(SIMDDispatch.level,
+                                        UnsafeRawPointer(source).assumingMemoryBound(to: Float.self), length, inner, n,
+                                        UnsafeMutableRawPointer(target).assumingMemoryBound(to: Float.self))
+                    first += n
+                    continue
+                }
                 for i in 0..<n { target[i] = source[i] }
                 for r in 1..<length {
                     let row = source + r * inner

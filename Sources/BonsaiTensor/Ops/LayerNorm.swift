@@ -1,3 +1,5 @@
+import CKernels
+
 /// Layer normalisation over the last axis (PyTorch `nn.LayerNorm(d)` / `F.layer_norm(x, (d,))`):
 /// each row of `d` values is normalised with its own mean and biased variance,
 ///
@@ -19,7 +21,9 @@ public func layerNorm(_ x: Tensor, weight: Tensor?, bias: Tensor?, eps: Double =
     return out.recording(.layerNorm(input: x, weight: weight, bias: bias, saved: saved), inputs: inputs)
 }
 
-/// The layer-norm loops. Every row is addressed through its own pointer (`x + r·width`) and
+/// The layer-norm loops. The Float32 paths run the C kernels (`bonsai_layer_norm_*_f32`,
+/// Sources/CKernels: the same formulas with Float64 sums on 4 or 8 double lanes), the Swift loops
+/// below are the Float64 path and the reference they are tested against. Every row is addressed through its own pointer (`x + r·width`) and
 /// indexed from 0: index sums like `base + j` carry overflow checks that kept these loops scalar
 /// (layer norm was 9 % of tinybert's step). Row statistics are accumulated in Float64 in four
 /// interleaved partial sums, so the loop runs on packed registers while the precision stays that
@@ -67,6 +71,12 @@ enum LayerNormKernel {
                     inverseStd.withUnsafeMutableBufferPointer { pv in
                         nonisolated(unsafe) let s = src.baseAddress!, m = pm.baseAddress!, v = pv.baseAddress!
                         Parallel.forRanges(rows, minimumPerThread: minimumRows(width)) { range in
+                            if T.self == Float.self {
+                                bonsai_layer_norm_statistics_f32(SIMDDispatch.level, float(s) + range.lowerBound * width,
+                                                                 range.count, width, eps, m + range.lowerBound,
+                                                                 v + range.lowerBound)
+                                return
+                            }
                             for r in range {
                                 let row = s + r * width
                                 let mu = sum(row, width) / Double(width)
@@ -99,6 +109,13 @@ enum LayerNormKernel {
                                     nonisolated(unsafe) let sg = pg.baseAddress!, sb = pb.baseAddress!
                                     nonisolated(unsafe) let m = pm.baseAddress!, v = pv.baseAddress!
                                     Parallel.forRanges(rows, minimumPerThread: minimumRows(width)) { range in
+                                        if T.self == Float.self {
+                                            let offset = range.lowerBound * width
+                                            bonsai_layer_norm_forward_f32(SIMDDispatch.level, float(s) + offset, range.count, width,
+                                                                          m + range.lowerBound, v + range.lowerBound,
+                                                                          float(sg), float(sb), mutableFloat(d) + offset)
+                                            return
+                                        }
                                         for r in range {
                                             let xr = s + r * width, yr = d + r * width
                                             let mu = T(m[r]), inverse = T(v[r])
@@ -158,6 +175,14 @@ extension NormGradient {
                                     nonisolated(unsafe) let sw = pw.baseAddress!, m = pm.baseAddress!, v = pv.baseAddress!
                                     let d = Double(width)
                                     Parallel.forRanges(rows, minimumPerThread: LayerNormKernel.minimumRows(width)) { range in
+                                        if T.self == Float.self {
+                                            let offset = range.lowerBound * width
+                                            bonsai_layer_norm_input_gradient_f32(
+                                                SIMDDispatch.level, float(sx) + offset, float(sg) + offset, float(sw),
+                                                m + range.lowerBound, v + range.lowerBound, range.count, width,
+                                                mutableFloat(so) + offset)
+                                            return
+                                        }
                                         // ĝ = g ⊙ γ for one row, then its two sums in Float64.
                                         let scaled = UnsafeMutablePointer<T>.allocate(capacity: width)
                                         defer { scaled.deallocate() }
@@ -221,6 +246,11 @@ extension NormGradient {
                                     Parallel.forRanges(width, minimumPerThread: Swift.max(8, 16_384 / Swift.max(rows, 1))) { columns in
                                         let (start, n) = (columns.lowerBound, columns.count)
                                         let dw = w + start, db = b + start
+                                        if T.self == Float.self {
+                                            bonsai_layer_norm_parameter_gradients_f32(
+                                                SIMDDispatch.level, float(sx), float(sg), m, v, rows, width, start, n, dw, db)
+                                            return
+                                        }
                                         for r in 0..<rows {
                                             let xr = sx + r * width + start, gr = sg + r * width + start
                                             let mu = m[r], inverse = v[r]
@@ -242,4 +272,20 @@ extension NormGradient {
         return (Tensor(shape: [width], scalars: dGamma).cast(to: x.dtype),
                 Tensor(shape: [width], scalars: dBeta).cast(to: x.dtype))
     }
+}
+
+/// A `T` pointer known to be Float (the caller checked `T.self == Float.self`).
+@inline(__always)
+private func float<T>(_ p: UnsafePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func float<T>(_ p: UnsafeMutablePointer<T>) -> UnsafePointer<Float> {
+    UnsafeRawPointer(p).assumingMemoryBound(to: Float.self)
+}
+
+@inline(__always)
+private func mutableFloat<T>(_ p: UnsafeMutablePointer<T>) -> UnsafeMutablePointer<Float> {
+    UnsafeMutableRawPointer(p).assumingMemoryBound(to: Float.self)
 }

@@ -1,3 +1,5 @@
+import CKernels
+
 /// Scaled-dot-product self-attention over a packed projection, as one op with a fused backward.
 ///
 /// `qkv` is `[B, T, 3E]`: for token `t` of sequence `s`, columns `0..<E` are the query, `E..<2E`
@@ -135,6 +137,12 @@ enum AttentionKernel {
                 let row = block + i * t
                 for j in 0..<t where padding[offset + j] { row[j] = -T.infinity }
             }
+        }
+        if T.self == Float.self {
+            // 8/16-wide exp with FMA where the CPU has it (Sources/CKernels); same formula.
+            let rows = UnsafeMutableRawPointer(block).assumingMemoryBound(to: Float.self)
+            bonsai_softmax_rows_f32(SIMDDispatch.level, rows, t, t)
+            return
         }
         for i in 0..<t {
             let row = block + i * t

@@ -1,7 +1,7 @@
 // The body of one direct wide-grid convolution kernel, included once per instruction set by
-// conv_wide.c with KERNEL_NAME, BLOCK_NAME, OUT_BLOCK (output channels per register block) and
+// ConvWide.c with KERNEL_NAME, BLOCK_NAME, OUT_BLOCK (output channels per register block) and
 // VECTORS (16-float vectors of positions per register block) defined, inside a
-// `#pragma clang attribute` that sets the target. See CConv.h for the contract.
+// `#pragma clang attribute` that sets the target. See include/ConvWide.h for the contract.
 
 /// One register block: `ob` output channels from `o`, positions `q0 ..< q0 + 16·VECTORS`
 /// (stored only below `count`). Always inlined with a constant `ob`, so the loops unroll and the

@@ -1,5 +1,5 @@
-#ifndef BONSAI_CCONV_H
-#define BONSAI_CCONV_H
+#ifndef BONSAI_CONV_WIDE_H
+#define BONSAI_CONV_WIDE_H
 
 /// Direct stride-1 convolution on the "wide" grid of a padded input (see ConvWide.swift):
 ///
@@ -10,11 +10,10 @@
 /// Reads up to 32 floats past `xp[(C−1)·plane + count − 1 + max offset]`: the caller provides
 /// that slack. `yw` rows are `count` floats apart; every `yw[o][q]` for `q < count` is written.
 ///
-/// Levels: 0 = no vector kernel on this CPU (the caller keeps its GEMM path), 1 = AVX2 + FMA,
-/// 2 = AVX-512F. The level is detected at run time, so the binary still runs on older CPUs.
-int bonsai_conv_wide_level(void);
-
-/// Runs the kernel of `level` (1 or 2, at most `bonsai_conv_wide_level()`); returns 0 on success,
+/// Levels are those of CKernels.h: only AVX2 + FMA (1) and AVX-512F (2) have a kernel; at the
+/// portable level (0) the caller keeps its GEMM path.
+///
+/// Runs the kernel of `level` (1 or 2, at most `bonsai_simd_level()`); returns 0 on success,
 /// -1 when the level is not available on this CPU (nothing is written).
 int bonsai_conv_wide_f32(int level, const float *xp, long channels, long plane,
                          const float *w, long outChannels, const long *offsets, long taps,

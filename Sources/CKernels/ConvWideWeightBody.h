@@ -1,7 +1,7 @@
 // The body of one direct weight-gradient kernel, included once per instruction set by
-// conv_wide.c with WKERNEL_NAME, WBLOCK_NAME, WROWS_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
+// ConvWide.c with WKERNEL_NAME, WBLOCK_NAME, WROWS_NAME, WTAP_NAME, VEC (the vector type), LANES (its floats)
 // and WIDE_OV (vectors of output channels in the wide register block) defined, inside a
-// `#pragma clang attribute` that sets the target. See CConv.h for the contract.
+// `#pragma clang attribute` that sets the target. See include/ConvWide.h for the contract.
 //
 // Output channels run along the vector lanes: one position's gradient `dyT[q][o ..< o + LANES]` is
 // one vector, and each (input channel, tap) keeps a vector accumulator of `dW[o ..< o + LANES]`,
