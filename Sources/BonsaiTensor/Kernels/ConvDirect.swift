@@ -17,6 +17,9 @@ enum ConvDirect {
     /// so `BONSAI_SIMD=portable` turns the direct kernels off too.
     static let detectedLevel = Int(SIMDDispatch.level)
 
+    /// Whether the direct kernels run for scalars of type `T` (Float32 only, on a CPU that has them).
+    static func runs<T: TensorScalar>(_: T.Type) -> Bool { T.self == Float.self && detectedLevel > 0 }
+
     /// Float32 padding the caller must leave readable after its padded planes (the kernel's last
     /// register block reads up to 32 floats past the last needed position).
     static let slack = 64

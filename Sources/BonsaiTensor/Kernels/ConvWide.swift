@@ -35,22 +35,52 @@
 enum ConvWide {
     static func applies<T: TensorScalar>(_ s: ConvShape, _: T.Type) -> Bool {
         guard s.strideH == 1 && s.strideW == 1 && !s.isPointwise else { return false }
-        if T.self == Float.self && ConvDirect.detectedLevel > 0 { return true }
+        if ConvDirect.runs(T.self) { return true }
         return (8...32).contains(s.inPerGroup) && s.outPlane >= 256
     }
 
-    /// Per-worker buffers: the padded planes of one image (border zeroed once), the wide output of
-    /// one group, and the weights regrouped per tap as `[g][tap][O/g × C/g]`.
-    struct Buffers<T: TensorScalar> {
-        let padded: UnsafeMutablePointer<T>, wide: UnsafeMutablePointer<T>, taps: UnsafeMutablePointer<T>
-        let paddedCount: Int
+    /// Zero-padded input planes of one image at a time, `Hp × Wp` each, with the slack the direct
+    /// kernels read past the last plane. The border is zeroed once; ``load(_:image:)`` rewrites
+    /// only the interior rows.
+    struct PaddedPlanes<T: TensorScalar> {
+        let pointer: UnsafeMutablePointer<T>
+        let shape: ConvShape
+        var width: Int { shape.width + 2 * shape.padW }
+        var plane: Int { (shape.height + 2 * shape.padH) * width }
 
-        init(shape s: ConvShape, weight: UnsafePointer<T>) {
-            let (hp, wp) = (s.height + 2 * s.padH, s.width + 2 * s.padW)
-            paddedCount = s.inChannels * hp * wp + s.kernelW + ConvDirect.slack
-            padded = .allocate(capacity: paddedCount)
-            padded.initialize(repeating: 0, count: paddedCount)
+        init(shape s: ConvShape) {
+            shape = s
+            let count = s.inChannels * (s.height + 2 * s.padH) * (s.width + 2 * s.padW) + s.kernelW + ConvDirect.slack
+            pointer = .allocate(capacity: count)
+            pointer.initialize(repeating: 0, count: count)
+        }
+
+        /// Copies image `n` of `x` (NCHW) into the interior of the planes.
+        func load(_ x: UnsafePointer<T>, image n: Int) {
+            let s = shape, wp = width
+            for c in 0..<s.inChannels {
+                let source = x + n * s.inImage + c * s.inPlane
+                let target = pointer + c * plane + s.padH * wp + s.padW
+                for h in 0..<s.height { (target + h * wp).update(from: source + h * s.width, count: s.width) }
+            }
+        }
+
+        func deallocate() { pointer.deallocate() }
+    }
+
+    /// Per-worker buffers: the padded planes of one image, the wide output of one group, and (for
+    /// the GEMM form only) the weights regrouped per tap as `[g][tap][O/g × C/g]`.
+    struct Buffers<T: TensorScalar> {
+        let padded: PaddedPlanes<T>, wide: UnsafeMutablePointer<T>, taps: UnsafeMutablePointer<T>?
+
+        init(shape s: ConvShape, weight: UnsafePointer<T>, regroup: Bool) {
+            let wp = s.width + 2 * s.padW
+            padded = PaddedPlanes(shape: s)
             wide = .allocate(capacity: Swift.max(1, s.outPerGroup * s.outHeight * wp))
+            guard regroup else {
+                taps = nil
+                return
+            }
             let taps = UnsafeMutablePointer<T>.allocate(capacity: s.outChannels * s.colRows)
             let (kk, outPer, inPer) = (s.kernelH * s.kernelW, s.outPerGroup, s.inPerGroup)
             for g in 0..<s.groups {
@@ -65,7 +95,7 @@ enum ConvWide {
             self.taps = taps
         }
 
-        func deallocate() { padded.deallocate(); wide.deallocate(); taps.deallocate() }
+        func deallocate() { padded.deallocate(); wide.deallocate(); taps?.deallocate() }
     }
 
     /// `out = conv(x, weight) + bias` for `images` (each output fully written).
@@ -75,34 +105,29 @@ enum ConvWide {
         let (hp, wp) = (s.height + 2 * s.padH, s.width + 2 * s.padW)
         let paddedPlane = hp * wp, wideCount = s.outHeight * wp
         let (kk, outPer, inPer) = (s.kernelH * s.kernelW, s.outPerGroup, s.inPerGroup)
-        let buffers = Buffers<T>(shape: s, weight: weight)
+        let direct = ConvDirect.runs(T.self)
+        let buffers = Buffers<T>(shape: s, weight: weight, regroup: !direct)
         defer { buffers.deallocate() }
-        let direct = T.self == Float.self && ConvDirect.detectedLevel > 0
         let offsets = (0..<kk).map { t in (t / s.kernelW) * wp + t % s.kernelW }
         for n in images {
-            // Interior rows of the padded planes (the zero border is never written).
-            for c in 0..<s.inChannels {
-                let source = x + n * s.inImage + c * s.inPlane
-                let target = buffers.padded + c * paddedPlane + s.padH * wp + s.padW
-                for h in 0..<s.height { (target + h * wp).update(from: source + h * s.width, count: s.width) }
-            }
+            buffers.padded.load(x, image: n)
             for g in 0..<s.groups {
-                let planes = buffers.padded + g * inPer * paddedPlane
-                if direct {
+                let planes = buffers.padded.pointer + g * inPer * paddedPlane
+                if let taps = buffers.taps {
+                    for t in 0..<kk {
+                        let (i, j) = (t / s.kernelW, t % s.kernelW)
+                        Gemm.multiply(Gemm.Operands(m: outPer, n: wideCount, k: inPer, beta: t == 0 ? 0 : 1,
+                                                    a: taps + (g * kk + t) * outPer * inPer, lda: inPer,
+                                                    b: planes + i * wp + j, ldb: paddedPlane,
+                                                    c: buffers.wide, ldc: wideCount))
+                    }
+                } else {
                     ConvDirect.wide(padded: UnsafeRawPointer(planes).assumingMemoryBound(to: Float.self),
                                     channels: inPer, plane: paddedPlane,
                                     weight: UnsafeRawPointer(weight + g * outPer * s.colRows).assumingMemoryBound(to: Float.self),
                                     outChannels: outPer, offsets: offsets,
                                     output: UnsafeMutableRawPointer(buffers.wide).assumingMemoryBound(to: Float.self),
                                     count: wideCount)
-                } else {
-                for t in 0..<kk {
-                    let (i, j) = (t / s.kernelW, t % s.kernelW)
-                    Gemm.multiply(Gemm.Operands(m: outPer, n: wideCount, k: inPer, beta: t == 0 ? 0 : 1,
-                                                a: buffers.taps + (g * kk + t) * outPer * inPer, lda: inPer,
-                                                b: planes + i * wp + j, ldb: paddedPlane,
-                                                c: buffers.wide, ldc: wideCount))
-                }
                 }
                 for o in 0..<outPer {
                     let source = buffers.wide + o * wideCount

@@ -12,7 +12,7 @@
 extension ConvWide {
     /// Whether the direct weight gradient runs for this shape and scalar type.
     static func directWeightGradient<T: TensorScalar>(_ s: ConvShape, _: T.Type) -> Bool {
-        T.self == Float.self && ConvDirect.detectedLevel > 0 && applies(s, T.self)
+        ConvDirect.runs(T.self) && applies(s, T.self)
     }
 
     /// Adds the weight gradient of `images` into `sum`, laid out per group as `[K × O/g]`
@@ -25,9 +25,7 @@ extension ConvWide {
         let (kk, outPer, inPer, k) = (s.kernelH * s.kernelW, s.outPerGroup, s.inPerGroup, s.colRows)
         // Output channels padded to whole 16-lane vectors; the padding lanes of dYwᵀ stay zero.
         let ldo = (outPer + 15) / 16 * 16
-        let paddedCount = s.inChannels * paddedPlane + s.kernelW + ConvDirect.slack
-        let padded = UnsafeMutablePointer<Float>.allocate(capacity: paddedCount)
-        padded.initialize(repeating: 0, count: paddedCount)
+        let padded = PaddedPlanes<Float>(shape: s)
         let transposed = UnsafeMutablePointer<Float>.allocate(capacity: count * ldo)
         transposed.initialize(repeating: 0, count: count * ldo)
         // With padding lanes the kernel accumulates into its own [K × ldo] buffer, added at the end.
@@ -36,12 +34,7 @@ extension ConvWide {
         defer { padded.deallocate(); transposed.deallocate(); staging?.deallocate() }
         let offsets = (0..<kk).map { t in (t / s.kernelW) * wp + t % s.kernelW }
         for n in images {
-            // Interior rows of the padded planes (the zero border is never written).
-            for c in 0..<s.inChannels {
-                let source = x + n * s.inImage + c * s.inPlane
-                let target = padded + c * paddedPlane + s.padH * wp + s.padW
-                for h in 0..<s.height { (target + h * wp).update(from: source + h * s.width, count: s.width) }
-            }
+            padded.load(x, image: n)
             for g in 0..<s.groups {
                 // dY of this group onto the transposed wide grid (discarded columns never written).
                 let dy = grad + n * s.outImage + g * outPer * s.outPlane
@@ -52,7 +45,7 @@ extension ConvWide {
                     }
                 }
                 let target = staging.map { $0 + g * k * ldo } ?? (sum + g * k * outPer)
-                let done = ConvDirect.weightGradient(padded: padded + g * inPer * paddedPlane, channels: inPer,
+                let done = ConvDirect.weightGradient(padded: padded.pointer + g * inPer * paddedPlane, channels: inPer,
                                                      plane: paddedPlane, gradTransposed: transposed, ldo: ldo,
                                                      offsets: offsets, into: target, count: count)
                 precondition(done, "ConvWide.weightGradient: no direct kernel (level \(ConvDirect.detectedLevel))")
