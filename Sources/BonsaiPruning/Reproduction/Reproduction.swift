@@ -80,6 +80,7 @@ public enum ReproductionRegistry {
         GreedyToyRate.self,
         SCOPVersusL1.self,
         GreedyVersusMagnitudeWidth.self,
+        GreedyVersusMagnitudeCNN.self,
         LotteryVersusReinit.self,
         SmartRatioVersusSNIP.self,
         LayerCollapse.self,
