@@ -154,6 +154,34 @@ import BonsaiTensor
         #expect(zero[0].doubles == [0, 0, 0])
     }
 
+    /// Gradients reaching one node from several consumers are summed in place; a backward rule that
+    /// hands one gradient tensor to two inputs (`a + a`), or a gradient the caller also holds, must
+    /// never be changed under anyone's feet (copy-on-write).
+    @Test func fanInGradientsAreSummedWithoutAliasing() {
+        let x = randomTensor([5, 3], seed: 7).requiringGrad()
+        let h = x * 3.0
+        // h reaches the output through `h + h` (one gradient tensor for both inputs), h·h and h.
+        let y = ((h + h) * 2.0 + h * h + h).sum()
+        let g = gradients(of: y, withRespectTo: [x, h])
+        let hv = h.doubles, xv = x.doubles
+        // dy/dh = 4 + 2h + 1; dy/dx = 3·dy/dh.
+        for i in hv.indices {
+            #expect(abs(g[1].doubles[i] - (5 + 2 * hv[i])) < 1e-4, "dy/dh[\(i)]")
+            #expect(abs(g[0].doubles[i] - 3 * (5 + 2 * hv[i])) < 1e-4, "dy/dx[\(i)] at x = \(xv[i])")
+        }
+        // The same in Float64 through backward(): leaves get the same sum.
+        let w = randomTensor([4], seed: 8).cast(to: .float64).requiringGrad()
+        ((w + w) + (w + w) * w).sum().backward()
+        let wv = w.doubles
+        for i in wv.indices { #expect(abs(w.grad!.doubles[i] - (2 + 4 * wv[i])) < 1e-12) }
+        // A seed the caller keeps is not modified by the accumulation.
+        let seed = Tensor.ones([5, 3])
+        let z = x + x
+        let before = seed.doubles
+        _ = gradients(of: z, withRespectTo: [x], seed: seed)
+        #expect(seed.doubles == before, "the caller's seed is untouched")
+    }
+
     static func relativeError(_ a: [Double], _ b: [Double]) -> Double {
         let diff = zip(a, b).map { ($0 - $1) * ($0 - $1) }.reduce(0, +).squareRoot()
         return diff / Swift.max(b.map { $0 * $0 }.reduce(0, +).squareRoot(), 1e-12)

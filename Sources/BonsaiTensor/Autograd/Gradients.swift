@@ -84,7 +84,12 @@ enum Autograd {
                     precondition(inputGrad.shape == inputNode.shape,
                                  "backward rule of \(node.op.name) gave gradient \(inputGrad.shape) for input \(inputNode.shape)")
                     let key = ObjectIdentifier(inputNode)
-                    pending[key] = pending[key].map { $0 + inputGrad } ?? inputGrad
+                    if var sum = pending.removeValue(forKey: key) {
+                        sum.accumulate(inputGrad)  // in place: no third buffer per fan-in
+                        pending[key] = sum
+                    } else {
+                        pending[key] = inputGrad
+                    }
                 }
             }
         }
