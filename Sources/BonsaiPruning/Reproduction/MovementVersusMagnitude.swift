@@ -11,7 +11,37 @@ public enum MovementVersusMagnitude: Reproduction {
 
     public static func run(_ options: ReproductionOptions) throws -> ReproductionReport {
         let (mlmEpochs, epochs) = options.quick ? (1, 1) : (4, 3)
-        let seed = options.seeds.first ?? 1
+        let levels = [0.5, 0.1, 0.03]
+        var rows: [[String]] = []
+        var wins: [Double: Int] = [:]  // seeds where the expected ordering held, per level
+        for seed in options.seeds {
+            let accuracy = try runSeed(seed, mlmEpochs: mlmEpochs, epochs: epochs, levels: levels, options: options)
+            func acc(_ mode: String, _ r: Double) -> Double { accuracy["\(mode)@\(r)"] ?? 0 }
+            rows.append(["\(seed)", "100 % (dense)", Format.percent(acc("dense", 1)), "", ""])
+            for r in levels {
+                let held = r == 0.5 ? acc("magnitude", r) >= acc("hard", r) : acc("hard", r) > acc("magnitude", r)
+                if held { wins[r, default: 0] += 1 }
+                rows.append(["\(seed)", Format.percent(r, digits: 0), Format.percent(acc("magnitude", r)),
+                             Format.percent(acc("hard", r)), held ? "yes" : "no"])
+            }
+        }
+        let n = options.seeds.count
+        func check(_ text: String, _ r: Double) -> ReproductionCheck {
+            ReproductionCheck(text, held: wins[r, default: 0] * 2 > n, detail: "\(wins[r, default: 0]) of \(n) seeds")
+        }
+        return ReproductionReport(
+            name: name, claim: claim, columns: ["seed", "remaining", "magnitude", "movement (hard)", "expected order"], rows: rows,
+            checks: [check("movement > magnitude at 10 %", 0.1), check("movement > magnitude at 3 %", 0.03),
+                     check("magnitude ≥ movement at 50 %", 0.5)],
+            notes: ["tinybert dim 64, 2 layers, 2 heads, sequence 32; masked-LM \(mlmEpochs) epoch(s) on SST-2 train sentences per seed; fine-tune \(epochs) epoch(s), AdamW lr 1e-3, scores lr 1e-2, warm-up 10 %; SST-2 test set (1,821)",
+                    "dense: the same pre-trained weights fine-tuned with the same schedule and no pruning",
+                    "a check holds when the expected order holds on a majority of seeds"])
+    }
+
+    /// One seed: masked-LM pre-training, then the dense fine-tune and every (mode, level) pruned
+    /// fine-tune from the same pre-trained weights; test accuracies keyed `mode@remaining`.
+    static func runSeed(_ seed: UInt64, mlmEpochs: Int, epochs: Int, levels: [Double],
+                        options: ReproductionOptions) throws -> [String: Double] {
         let dataset = DatasetSpec(name: "sst2", validation: 0, sequenceLength: 32)
         let model = ModelSpec(architecture: "tinybert", options: ArchitectureOptions(dim: 64, heads: 2, layers: 2))
         let train = TrainingConfig(epochs: epochs, batchSize: 32, optimizer: OptimizerConfig(name: "adamw", lr: 1e-3, weightDecay: 0),
@@ -19,11 +49,11 @@ public enum MovementVersusMagnitude: Reproduction {
         let data = try PreparedData.load(dataset, batchSize: 32, seed: seed, directory: options.dataDirectory)
 
         // Masked-LM pre-training once; every fine-tuning run starts from these weights.
-        options.log("masked-LM pre-training, \(mlmEpochs) epoch(s)")
+        options.log("seed \(seed): masked-LM pre-training, \(mlmEpochs) epoch(s)")
         let pretrained = try data.makeModel(model, seed: seed)
+        let methodJSON = Data(#"{"name": "movement", "mlm_epochs": \#(mlmEpochs)}"#.utf8)
         try Engine.withThreads(options.threads) {
-            let spec = PipelineSpec(model: model, dataset: dataset,
-                                    methodJSON: Data(#"{"name": "movement", "mlm_epochs": \#(mlmEpochs)}"#.utf8),
+            let spec = PipelineSpec(model: model, dataset: dataset, methodJSON: methodJSON,
                                     train: TrainingConfig(epochs: mlmEpochs, batchSize: 32, optimizer: OptimizerConfig(name: "adamw", lr: 1e-3, weightDecay: 0)),
                                     seed: seed)
             let context = try PipelineContext(model: pretrained, data: data, spec: spec)
@@ -37,12 +67,19 @@ public enum MovementVersusMagnitude: Reproduction {
         }
         let state = pretrained.captureState()
 
-        var rows: [[String]] = []
         var accuracy: [String: Double] = [:]
-        for remaining in [0.5, 0.1, 0.03] {
-            var row = [Format.percent(remaining, digits: 0)]
+        options.log("seed \(seed): dense fine-tune")
+        let dense = try data.makeModel(model, seed: seed)
+        try dense.loadStateDict(state)
+        try Engine.withThreads(options.threads) {
+            let context = try PipelineContext(model: dense, data: data,
+                                              spec: PipelineSpec(model: model, dataset: dataset, methodJSON: methodJSON, train: train, seed: seed))
+            try context.phase("finetune-dense") { try context.train(train) }
+            accuracy["dense@1.0"] = context.evaluateTest().accuracy
+        }
+        for remaining in levels {
             for mode in ["magnitude", "hard"] {
-                options.log("\(mode) at \(Int(remaining * 100)) % remaining")
+                options.log("seed \(seed): \(mode) at \(Int(remaining * 100)) % remaining")
                 let spec = PipelineSpec(model: model, dataset: dataset,
                                         methodJSON: Data(#"{"name": "movement", "mode": "\#(mode)", "remaining": \#(remaining)}"#.utf8),
                                         train: train, seed: seed)
@@ -50,16 +87,8 @@ public enum MovementVersusMagnitude: Reproduction {
                 try network.loadStateDict(state)
                 let result = try Engine.withThreads(options.threads) { try PipelineRunner.run(spec: spec, model: network, data: data) }
                 accuracy["\(mode)@\(remaining)"] = result.test.accuracy
-                row.append(Format.percent(result.test.accuracy))
             }
-            rows.append(row)
         }
-        func acc(_ mode: String, _ r: Double) -> Double { accuracy["\(mode)@\(r)"] ?? 0 }
-        return ReproductionReport(
-            name: name, claim: claim, columns: ["remaining", "magnitude", "movement (hard)"], rows: rows,
-            checks: [ReproductionCheck("movement > magnitude at 10 %", held: acc("hard", 0.1) > acc("magnitude", 0.1)),
-                     ReproductionCheck("movement > magnitude at 3 %", held: acc("hard", 0.03) > acc("magnitude", 0.03)),
-                     ReproductionCheck("magnitude ≥ movement at 50 %", held: acc("magnitude", 0.5) >= acc("hard", 0.5))],
-            notes: ["tinybert dim 64, 2 layers, 2 heads, sequence 32; masked-LM \(mlmEpochs) epoch(s) on SST-2 train sentences; fine-tune \(epochs) epoch(s), AdamW lr 1e-3, scores lr 1e-2, warm-up 10 %; seed \(seed); SST-2 test set (1,821)"])
+        return accuracy
     }
 }
