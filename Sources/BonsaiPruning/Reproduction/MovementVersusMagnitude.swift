@@ -3,7 +3,16 @@ import Foundation
 /// METHODS.md §14.6 item 3 (the paper's transfer claim at small scale): pre-train `tinybert` with
 /// masked-language modelling on SST-2's training sentences, then fine-tune on SST-2 while pruning the
 /// encoder's linear layers with movement or magnitude pruning on the same schedule. Expected: movement
-/// beats magnitude at 10 % and 3 % remaining; magnitude is at least as good at 50 %.
+/// beats magnitude at 10 % and 3 % remaining; magnitude is at least as good at 50 %. Every seed given
+/// runs its own pre-training and fine-tunes; a check holds on a majority of seeds.
+///
+/// **Result (full, release, seeds 1–3, 1 thread, 717 s).** Dense fine-tuned 67.27 / 67.49 / 68.37 %.
+/// Movement beats magnitude at 3 % on 3 of 3 seeds (+0.2 to +1.6 pt), at 10 % on 1 of 3, and is
+/// ahead at 50 % on 3 of 3 (the paper expects magnitude there). The paper's premise — a pre-trained
+/// model whose weights carry transferable knowledge that movement keeps and magnitude does not — is
+/// missing at this scale: the same tinybert trained from scratch on SST-2 for the same 3 epochs
+/// (`bonsai train`, seed 1) reaches 69.03 %, above the masked-LM-pre-trained one; 6,920 sentences
+/// of masked-LM teach nothing that transfers. Both methods also lose ~5 pt already at 50 %.
 public enum MovementVersusMagnitude: Reproduction {
     public static let name = "movement-vs-magnitude"
     public static let claim = "After masked-LM pre-training, movement pruning beats magnitude pruning at 10 % and 3 % remaining weights when fine-tuning tinybert on SST-2; magnitude is at least as good at 50 %."
