@@ -90,6 +90,8 @@ public struct RuntimeChannelRL: PruningMethod {
     public static let settingsNote = "runtime.settings"
     public static let calibrationNote = "runtime.calibration"
     public static let uncalibratedNote = "runtime.evaluation_uncalibrated"
+    /// Per agent epoch ``RuntimeEpochStatistics``.
+    public static let trainingNote = "runtime.training"
     /// Training batches used to calibrate the dynamic shift.
     static let calibrationBatches = 4
     public let settings: Settings
@@ -140,6 +142,7 @@ public struct RuntimeChannelRL: PruningMethod {
             let loader = try DataLoader(dataset: context.data.loader.dataset, config: config)
             let trainer = RuntimeTrainer(network: network, policy: policy, plan: plan, seed: context.spec.seed)
             try trainer.run(loader, log: context.message)
+            context.notes[Self.trainingNote] = try json(trainer.statistics)
             if settings.calibrate ?? true {
                 let uncalibrated = trainer.evaluate(context.data.test)
                 context.notes[Self.uncalibratedNote] = try json(uncalibrated)

@@ -46,7 +46,9 @@ public enum RuntimeRLBudget: Reproduction {
     static func runtime(dp: Double, seed: UInt64, setting: Setting, rounds: Int, options: ReproductionOptions) throws -> RuntimeRun {
         let settings = #"{"name": "runtime-channel-rl", "budget": 0.5, "dp": \#(dp), "rounds": \#(rounds), "agent_epochs": 2, "base_epochs": 1}"#
         let spec = spec(settings, seed: seed, setting: setting)
-        let (model, data, result) = try PipelineRunner.run(spec: spec, directory: options.dataDirectory)
+        let (model, data, result) = try PipelineRunner.run(spec: spec, directory: options.dataDirectory) { event in
+            if case let .message(text) = event, text.hasPrefix("runtime") { options.log("  dp \(dp): " + text) }
+        }
         // Rebuild the runtime network from the pipeline's result, as a user of the artifact would.
         let method = try RuntimeChannelRL.decode(settings: Data(settings.utf8))
         guard case let .image(c, h, w) = data.input else { throw PruningError.unsupportedModel(method: name, detail: "image data") }

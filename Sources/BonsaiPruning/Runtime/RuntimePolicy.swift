@@ -31,6 +31,9 @@ public final class RuntimePolicy {
     public private(set) var staticRatios: [Double] = []
     /// The static masks of the last forward, per layer.
     public private(set) var staticMasks: [[Bool]] = []
+    /// The agents' means and log σ of the last forward (static: per layer; dynamic: `[layer][input]`), for diagnostics.
+    public private(set) var staticMeans: [Float] = [], staticLogSigmas: [Float] = []
+    public private(set) var dynamicMeans: [[Float]] = [], dynamicLogSigmas: [[Float]] = []
     var states: [Tensor] = []
     var actions: [[Float]] = []      // [layer][input]
     var logProbabilities: [[Float]] = []
@@ -70,7 +73,7 @@ public final class RuntimePolicy {
 
     /// Runs the static agent (its L decisions) and resets the dynamic agent for `n` inputs.
     public func begin(inputs n: Int) {
-        states = []; actions = []; logProbabilities = []; values = []
+        states = []; actions = []; logProbabilities = []; values = []; dynamicMeans = []; dynamicLogSigmas = []
         hidden = dynamicAgent.initialHidden(n)
         if let frozen = frozenStatic {
             staticRatios = frozen.ratios
@@ -79,11 +82,12 @@ public final class RuntimePolicy {
         }
         Engine.withoutGrad {
             var h = staticAgent.initialHidden(1)
-            staticActions = []; staticLogProbabilities = []; staticValues = []
+            staticActions = []; staticLogProbabilities = []; staticValues = []; staticMeans = []; staticLogSigmas = []
             for l in network.layers.indices {
                 let out = staticAgent.step(layer: l, state: nil, budget: budget, hidden: h)
                 let (a, lp) = draw(out.mean, out.logSigma, shift: staticShift)
                 staticActions.append(a[0]); staticLogProbabilities.append(lp[0]); staticValues.append(out.value.floats[0])
+                staticMeans.append(out.mean.floats[0]); staticLogSigmas.append(out.logSigma.floats[0])
                 h = out.hidden
             }
         }
@@ -102,6 +106,7 @@ public final class RuntimePolicy {
                 let out = dynamicAgent.step(layer: l, state: state, budget: budget, hidden: hidden)
                 hidden = out.hidden
                 let (a, lp) = draw(out.mean, out.logSigma, shift: dynamicShift)
+                dynamicMeans.append(out.mean.floats); dynamicLogSigmas.append(out.logSigma.floats)
                 return (a, lp, out.value.floats)
             }
             states.append(state); actions.append(a); logProbabilities.append(lp); values.append(v)
