@@ -21,14 +21,15 @@ public struct RuntimeEpochStatistics: Codable, Sendable, Equatable {
     public var dynamicSigma: [Double]
     public var staticMean: [Double]
     public var staticSigma: [Double]
-    /// Sampled episodes: mean and standard deviation of the realised MAC fraction, the share of
-    /// episodes over the cap, and the mean reward terms of the dynamic agent.
+    /// Sampled episodes: mean and standard deviation of the MAC fraction the reward charges
+    /// (from `round(C·r)`, ``RuntimePolicy/rewardCounts()``), the share of episodes over the cap,
+    /// and the mean reward terms of the dynamic agent.
     public var sampledMAC: Double
     public var sampledMACSpread: Double
     public var overCap: Double
     public var performance: Double
     public var macTerm: Double
-    /// Sampled static draws: mean storage fraction and the static agent's mean budget term.
+    /// Sampled static draws: mean storage fraction charged (rounded counts) and the static agent's budget term.
     public var sampledStorage: Double
     public var storageTerm: Double
     public var macCap: Double

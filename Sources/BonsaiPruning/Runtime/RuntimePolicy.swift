@@ -119,6 +119,25 @@ public final class RuntimePolicy {
         }
     }
 
+    /// The channel counts the **reward** sees for the last forward (METHODS.md §13.3):
+    /// `round(C_l · r_l)` of the agents' clipped keep-ratios, with `r_l` the combined keep-ratio of
+    /// the `dp` split for the dynamic agent's MAC term (per input) and the static ratio
+    /// `1 − (1 − r_st)(1 − dp)` for the static agent's storage term. The network itself keeps
+    /// `ceil(C·r)` channels (``GateSelection``); the reference rewards the rounded count, so a
+    /// sampled ratio is not charged the extra half channel that `ceil` adds on average.
+    public func rewardCounts() -> (dynamic: [[Int]], static: [Int]) {
+        let widths = network.layers.map { $0.conv.outChannels }
+        let inputs = actions.first?.count ?? 0
+        let dynamic = (0..<inputs).map { i in
+            widths.indices.map { l in
+                RuntimeBudget.roundedCount(GateSelection.combinedRatio(static: staticRatios[l], dynamic: Self.clipRatio(actions[l][i]), dp: dp),
+                                           channels: widths[l])
+            }
+        }
+        let stat = widths.indices.map { RuntimeBudget.roundedCount(GateSelection.staticRatio(staticRatios[$0], dp: dp), channels: widths[$0]) }
+        return (dynamic, stat)
+    }
+
     /// The dynamic agent's episodes of the last forward with their terminal rewards.
     public func dynamicEpisodes(rewards: [Double]) -> PPOEpisodes {
         let n = rewards.count, steps = actions.count

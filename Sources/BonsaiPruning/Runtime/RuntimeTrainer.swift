@@ -113,10 +113,13 @@ public final class RuntimeTrainer {
             let ce = Self.perSample(logits, batch.labels).ce
             runningCE.update(ce.reduce(0, +) / Double(ce.count))
             let performance = ce.map { runningCE.performance($0) }
-            let rewards = zip(performance, fractions).map { $0 + RuntimeBudget.macTerm($1, cap: macCap) }
-            let storage = network.budget.parameterFraction(kept: policy.staticMasks.map { $0.filter { $0 }.count })
+            // The reward's budgets from round(C·r) of the agents' ratios (§13.3), not the ceil counts kept.
+            let charged = policy.rewardCounts()
+            let rewardFractions = charged.dynamic.map { network.budget.macFraction(kept: $0) }
+            let rewards = zip(performance, rewardFractions).map { $0 + RuntimeBudget.macTerm($1, cap: macCap) }
+            let storage = network.budget.parameterFraction(kept: charged.static)
             let storageTerm = RuntimeBudget.parameterTerm(storage, cap: parameterCap)
-            accumulator.add(policy: policy, fractions: fractions, performance: performance, macCap: macCap,
+            accumulator.add(policy: policy, fractions: rewardFractions, performance: performance, macCap: macCap,
                             storage: storage, storageTerm: storageTerm)
             PPOUpdate.update(agent: policy.dynamicAgent, optimizer: dynamicOptimizer,
                              episodes: policy.dynamicEpisodes(rewards: rewards), minibatch: plan.minibatch, rng: &rng)
