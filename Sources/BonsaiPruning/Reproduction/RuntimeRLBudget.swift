@@ -194,6 +194,7 @@ public enum RuntimeRLBudget: Reproduction {
                     "uniform baseline: top-L1 ceil(0.5·C) filters of every conv of the same pretrained net, fine-tuned \(rounds * 3) epochs with Adam lr 1e-3",
                     "MAC fractions count the gated convs only (the budget's definition); 'executed MACs / dense' includes the linear layers and excludes the gating overhead",
                     "latency: one input at a time on CPU, where per-layer overheads (gathering the kept filters, the agent) weigh heavily on these small maps; reported, not checked",
+                    "agents alone under the cap: the paper's reward peaks a few sampling-noise widths under the cap on these data; per-epoch diagnostics and the schedules and agent learning rates tried are in docs/runtime-pruning.md",
                     "calibration (our addition): after PPO one constant per agent is added to its mean keep-ratio so the realised storage and MACs on 4 training batches meet the caps; the agents' own figures are in the 'before calibration' column"])
     }
 }
