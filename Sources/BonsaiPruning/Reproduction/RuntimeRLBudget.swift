@@ -20,7 +20,8 @@ import Foundation
 /// s ≈ 0.007–0.013 and a performance slope `dperf/dc` ≈ 0.3–1.5 on these small data sets, the
 /// expected reward peaks 7–11 % under the cap, and σ is not driven down. The paper's round shape
 /// (4 agent + 2 base epochs, 4 rounds) with agent lr 1e-3 / 3e-4 / 1e-4 gave −20.5 / −12.3 / −6.7 %
-/// at dp 0.5 on the digits (lr 1e-4: −1.5 % at dp 0, −9.9 % at dp 1), so the schedule here stays
+/// at dp 0.5 on the digits (lr 1e-4: −1.5 % at dp 0, −9.9 % at dp 1; CIFAR subset, dp 0.5: −7.2 %,
+/// where the performance slope is ≈ 0), so the schedule here stays
 /// 2 agent + 1 base epochs per round with lr 3e-4 and the claim is reported as not held.
 public enum RuntimeRLBudget: Reproduction {
     public static let name = "runtime-rl-budget"
