@@ -38,6 +38,40 @@ import BonsaiPruning
         #expect(RuntimeBudget.macTerm(cap, cap: cap) == 0)
     }
 
+    /// METHODS.md §13.3: the reward's `c` counts `round(C_l·r_l)` channels of the agents' ratios,
+    /// while the network keeps `ceil(C_l·r_l)`; the reward must not charge the ceil's extra channel.
+    @Test func rewardChargesRoundedCounts() throws {
+        #expect(RuntimeBudget.roundedCount(0.5, channels: 64) == 32)
+        #expect(RuntimeBudget.roundedCount(0.505, channels: 64) == 32)   // 32.32: ceil would keep 33
+        #expect(RuntimeBudget.roundedCount(0.51, channels: 64) == 33)    // 32.64
+        #expect(RuntimeBudget.roundedCount(0.5, channels: 5) == 2)       // 2.5: ties to even, as torch.round
+        #expect(RuntimeBudget.roundedCount(0.5, channels: 3) == 2)       // 1.5
+        #expect(RuntimeBudget.roundedCount(0.01, channels: 10) == 1 && RuntimeBudget.roundedCount(1.2, channels: 10) == 10)
+        let (_, model) = Self.models()[1]
+        let network = try GatedNetwork(model: model, inputShape: [2, 8, 8], seed: 3)
+        let policy = Self.policy(network, dp: 0.5)
+        var rng = RandomGenerator(seed: 11)
+        let x = Tensor.normal([8, 2, 8, 8], using: &rng)
+        policy.sample = true
+        policy.begin(inputs: 8)
+        let (_, kept) = Engine.withoutGrad { network.forward(x, context: .evaluation, controller: policy.controller) }
+        let charged = policy.rewardCounts()
+        let actions = policy.dynamicEpisodes(rewards: [Double](repeating: 0, count: 8)).actions
+        var differs = false
+        for (l, layer) in network.layers.enumerated() {
+            let c = layer.conv.outChannels
+            #expect(charged.static[l] == RuntimeBudget.roundedCount(GateSelection.staticRatio(policy.staticRatios[l], dp: 0.5), channels: c))
+            for i in 0..<8 {
+                let r = GateSelection.combinedRatio(static: policy.staticRatios[l], dynamic: min(1, max(0.1, Double(actions[i][l]))), dp: 0.5)
+                #expect(charged.dynamic[i][l] == RuntimeBudget.roundedCount(r, channels: c), "layer \(l) input \(i)")
+                // The network keeps ceil(C·r): the same count or one more.
+                #expect(kept[i][l] - charged.dynamic[i][l] == 0 || kept[i][l] - charged.dynamic[i][l] == 1, "layer \(l) input \(i)")
+                if kept[i][l] != charged.dynamic[i][l] { differs = true }
+            }
+        }
+        #expect(differs, "sampled ratios should sometimes round down where ceil rounds up")
+    }
+
     @Test func runningMeanAveragesThenDecays() {
         var m = RunningMean()
         for i in 1...200 { m.update(Double(i)) }

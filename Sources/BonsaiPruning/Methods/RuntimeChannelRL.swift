@@ -20,7 +20,7 @@ import Foundation
 /// Choices recorded (see ``GatedNetwork``, ``GateSelection``, ``RuntimeBudget``): BN not folded
 /// into the gates; static saliency `s_c·‖W_c‖` instead of the reference's 4-input MLP; the dp
 /// split resolved with no overlap so the static mask never depends on the input; the reward's
-/// `c` from the realised kept counts; after PPO, ``BudgetCalibration`` (setting `calibrate`, on by
+/// `c` from `round(C·r)` of the agents' ratios as in the reference (the network keeps `ceil`); after PPO, ``BudgetCalibration`` (setting `calibrate`, on by
 /// default; our addition) shifts the agents' means so the realised budgets meet the caps; RNN hidden 32 by default (reference 128) for CPU; agent
 /// Adam lr 3e-4 is a guess (the release never constructs the agents' optimizers).
 public struct RuntimeChannelRL: PruningMethod {
@@ -90,6 +90,8 @@ public struct RuntimeChannelRL: PruningMethod {
     public static let settingsNote = "runtime.settings"
     public static let calibrationNote = "runtime.calibration"
     public static let uncalibratedNote = "runtime.evaluation_uncalibrated"
+    /// Per agent epoch ``RuntimeEpochStatistics``.
+    public static let trainingNote = "runtime.training"
     /// Training batches used to calibrate the dynamic shift.
     static let calibrationBatches = 4
     public let settings: Settings
@@ -140,6 +142,7 @@ public struct RuntimeChannelRL: PruningMethod {
             let loader = try DataLoader(dataset: context.data.loader.dataset, config: config)
             let trainer = RuntimeTrainer(network: network, policy: policy, plan: plan, seed: context.spec.seed)
             try trainer.run(loader, log: context.message)
+            context.notes[Self.trainingNote] = try json(trainer.statistics)
             if settings.calibrate ?? true {
                 let uncalibrated = trainer.evaluate(context.data.test)
                 context.notes[Self.uncalibratedNote] = try json(uncalibrated)

@@ -12,6 +12,17 @@ import Foundation
 /// itself and the paper's schedule (32 rounds, one with 200 base epochs) are out of reach of a
 /// 2-core CPU. The agents' own adherence to the cap (before ``BudgetCalibration``) and the
 /// calibrated figure are both reported.
+///
+/// **Why the agents alone land under the cap** (measured with ``RuntimeEpochStatistics``; details
+/// and numbers in docs/runtime-pruning.md): not the budget arithmetic, which follows §13.3; partly
+/// a reward that charged the `ceil` channel counts (fixed: `round(C·r)`, as §13.3); mostly the
+/// paper's reward itself under the policy's sampling noise — with sampled `c` spread by
+/// s ≈ 0.007–0.013 and a performance slope `dperf/dc` ≈ 0.3–1.5 on these small data sets, the
+/// expected reward peaks 7–11 % under the cap, and σ is not driven down. The paper's round shape
+/// (4 agent + 2 base epochs, 4 rounds) with agent lr 1e-3 / 3e-4 / 1e-4 gave −20.5 / −12.3 / −6.7 %
+/// at dp 0.5 on the digits (lr 1e-4: −1.5 % at dp 0, −9.9 % at dp 1; CIFAR subset, dp 0.5: −7.2 %,
+/// where the performance slope is ≈ 0), so the schedule here stays
+/// 2 agent + 1 base epochs per round with lr 3e-4 and the claim is reported as not held.
 public enum RuntimeRLBudget: Reproduction {
     public static let name = "runtime-rl-budget"
     public static let claim = "PPO agents meet the MAC cap (±5 %) with per-input channel gating; accuracy beats a uniform-width net at the same MACs without fine-tuning and is comparable with it; storage falls with dp."
@@ -46,7 +57,9 @@ public enum RuntimeRLBudget: Reproduction {
     static func runtime(dp: Double, seed: UInt64, setting: Setting, rounds: Int, options: ReproductionOptions) throws -> RuntimeRun {
         let settings = #"{"name": "runtime-channel-rl", "budget": 0.5, "dp": \#(dp), "rounds": \#(rounds), "agent_epochs": 2, "base_epochs": 1}"#
         let spec = spec(settings, seed: seed, setting: setting)
-        let (model, data, result) = try PipelineRunner.run(spec: spec, directory: options.dataDirectory)
+        let (model, data, result) = try PipelineRunner.run(spec: spec, directory: options.dataDirectory) { event in
+            if case let .message(text) = event, text.hasPrefix("runtime") { options.log("  dp \(dp): " + text) }
+        }
         // Rebuild the runtime network from the pipeline's result, as a user of the artifact would.
         let method = try RuntimeChannelRL.decode(settings: Data(settings.utf8))
         guard case let .image(c, h, w) = data.input else { throw PruningError.unsupportedModel(method: name, detail: "image data") }
@@ -182,6 +195,7 @@ public enum RuntimeRLBudget: Reproduction {
                     "uniform baseline: top-L1 ceil(0.5·C) filters of every conv of the same pretrained net, fine-tuned \(rounds * 3) epochs with Adam lr 1e-3",
                     "MAC fractions count the gated convs only (the budget's definition); 'executed MACs / dense' includes the linear layers and excludes the gating overhead",
                     "latency: one input at a time on CPU, where per-layer overheads (gathering the kept filters, the agent) weigh heavily on these small maps; reported, not checked",
+                    "agents alone under the cap: the paper's reward peaks a few sampling-noise widths under the cap on these data; per-epoch diagnostics and the schedules and agent learning rates tried are in docs/runtime-pruning.md",
                     "calibration (our addition): after PPO one constant per agent is added to its mean keep-ratio so the realised storage and MACs on 4 training batches meet the caps; the agents' own figures are in the 'before calibration' column"])
     }
 }

@@ -27,9 +27,12 @@ public struct GatedLayerShape: Codable, Sendable, Equatable {
 /// - `cap(b)` is the same sum with `k_l = b · C_l` (unrounded) for l ≥ 1 and the input channels
 ///   not scaled: `cap = Σ_l macs_l · (b·C_{l−1} or C_0) · b·C_l / total`.
 ///
-/// The reference computes `c` from `round(C_l · r_l)` of the agents' ratios; we use the realised
-/// kept counts of the combined (static ∩ dynamic) masks, which is what the network executes and
-/// what the ±5 % claim is about (they differ only by the ceil-vs-round of the channel count).
+/// The **reward** computes `c` from `round(C_l · r_l)` of the agents' ratios, as the reference does
+/// (``roundedCount(_:channels:)``, ``RuntimePolicy/rewardCounts()``), while the network keeps
+/// `ceil(C_l · r_l)` channels and the *reported* (realised) fractions use those kept counts. An
+/// earlier version rewarded the realised (ceil) counts: under sampling noise `ceil` adds half a
+/// channel per layer on average, so the agents were charged ≈ 2–3 % more MACs than they chose
+/// and settled correspondingly lower (docs/runtime-pruning.md).
 public struct RuntimeBudget: Codable, Sendable, Equatable {
     public var layers: [GatedLayerShape]
 
@@ -44,6 +47,12 @@ public struct RuntimeBudget: Codable, Sendable, Equatable {
             precondition(a.outChannels == b.inChannels, "RuntimeBudget: layer widths \(a.outChannels) → \(b.inChannels) do not chain")
         }
         self.layers = layers
+    }
+
+    /// `round(C · r)` (ties to even, as `torch.round`), at least 1 and at most `C`: the channel
+    /// count the reward charges for a keep-ratio `r`.
+    public static func roundedCount(_ r: Double, channels c: Int) -> Int {
+        Swift.max(1, Swift.min(c, Int((Swift.max(0, r) * Double(c)).rounded(.toNearestOrEven))))
     }
 
     /// Dense MACs of the gated layers per sample.

@@ -31,6 +31,9 @@ public final class RuntimePolicy {
     public private(set) var staticRatios: [Double] = []
     /// The static masks of the last forward, per layer.
     public private(set) var staticMasks: [[Bool]] = []
+    /// The agents' means and log σ of the last forward (static: per layer; dynamic: `[layer][input]`), for diagnostics.
+    public private(set) var staticMeans: [Float] = [], staticLogSigmas: [Float] = []
+    public private(set) var dynamicMeans: [[Float]] = [], dynamicLogSigmas: [[Float]] = []
     var states: [Tensor] = []
     var actions: [[Float]] = []      // [layer][input]
     var logProbabilities: [[Float]] = []
@@ -70,7 +73,7 @@ public final class RuntimePolicy {
 
     /// Runs the static agent (its L decisions) and resets the dynamic agent for `n` inputs.
     public func begin(inputs n: Int) {
-        states = []; actions = []; logProbabilities = []; values = []
+        states = []; actions = []; logProbabilities = []; values = []; dynamicMeans = []; dynamicLogSigmas = []
         hidden = dynamicAgent.initialHidden(n)
         if let frozen = frozenStatic {
             staticRatios = frozen.ratios
@@ -79,11 +82,12 @@ public final class RuntimePolicy {
         }
         Engine.withoutGrad {
             var h = staticAgent.initialHidden(1)
-            staticActions = []; staticLogProbabilities = []; staticValues = []
+            staticActions = []; staticLogProbabilities = []; staticValues = []; staticMeans = []; staticLogSigmas = []
             for l in network.layers.indices {
                 let out = staticAgent.step(layer: l, state: nil, budget: budget, hidden: h)
                 let (a, lp) = draw(out.mean, out.logSigma, shift: staticShift)
                 staticActions.append(a[0]); staticLogProbabilities.append(lp[0]); staticValues.append(out.value.floats[0])
+                staticMeans.append(out.mean.floats[0]); staticLogSigmas.append(out.logSigma.floats[0])
                 h = out.hidden
             }
         }
@@ -102,6 +106,7 @@ public final class RuntimePolicy {
                 let out = dynamicAgent.step(layer: l, state: state, budget: budget, hidden: hidden)
                 hidden = out.hidden
                 let (a, lp) = draw(out.mean, out.logSigma, shift: dynamicShift)
+                dynamicMeans.append(out.mean.floats); dynamicLogSigmas.append(out.logSigma.floats)
                 return (a, lp, out.value.floats)
             }
             states.append(state); actions.append(a); logProbabilities.append(lp); values.append(v)
@@ -112,6 +117,25 @@ public final class RuntimePolicy {
             }
             return (staticMasks[l], dynamic)
         }
+    }
+
+    /// The channel counts the **reward** sees for the last forward (METHODS.md §13.3):
+    /// `round(C_l · r_l)` of the agents' clipped keep-ratios, with `r_l` the combined keep-ratio of
+    /// the `dp` split for the dynamic agent's MAC term (per input) and the static ratio
+    /// `1 − (1 − r_st)(1 − dp)` for the static agent's storage term. The network itself keeps
+    /// `ceil(C·r)` channels (``GateSelection``); the reference rewards the rounded count, so a
+    /// sampled ratio is not charged the extra half channel that `ceil` adds on average.
+    public func rewardCounts() -> (dynamic: [[Int]], static: [Int]) {
+        let widths = network.layers.map { $0.conv.outChannels }
+        let inputs = actions.first?.count ?? 0
+        let dynamic = (0..<inputs).map { i in
+            widths.indices.map { l in
+                RuntimeBudget.roundedCount(GateSelection.combinedRatio(static: staticRatios[l], dynamic: Self.clipRatio(actions[l][i]), dp: dp),
+                                           channels: widths[l])
+            }
+        }
+        let stat = widths.indices.map { RuntimeBudget.roundedCount(GateSelection.staticRatio(staticRatios[$0], dp: dp), channels: widths[$0]) }
+        return (dynamic, stat)
     }
 
     /// The dynamic agent's episodes of the last forward with their terminal rewards.

@@ -52,6 +52,12 @@ public final class RuntimeTrainer {
     var pendingStatic: [PPOEpisodes] = []
     /// Mean realised MAC fraction of each agent epoch's batches (for progress reports).
     public private(set) var epochMACs: [Double] = []
+    /// Diagnostics of each agent epoch (``RuntimeEpochStatistics``).
+    public private(set) var statistics: [RuntimeEpochStatistics] = []
+    /// PPO update calls of each agent so far.
+    public private(set) var dynamicUpdates = 0, staticUpdates = 0
+    /// Training batches the agents' means are probed on after each agent epoch.
+    public var probeBatches: [LabeledBatch] = []
 
     public init(network: GatedNetwork, policy: RuntimePolicy, plan: RuntimeTrainingPlan, seed: UInt64) {
         self.network = network; self.policy = policy; self.plan = plan
@@ -82,8 +88,9 @@ public final class RuntimeTrainer {
     /// One epoch over `loader` (epoch index `epoch` of its order). `agents`: collect episodes and
     /// run PPO (base and gates every `baseEvery`-th batch); otherwise agents act on their means
     /// and base and gates are updated on every batch.
-    public func epoch(_ loader: DataLoader, epoch: Int, agents: Bool) throws {
+    public func epoch(_ loader: DataLoader, epoch: Int, agents: Bool, round: Int = 0) throws {
         var macs: [Double] = []
+        var accumulator = EpochAccumulator(layers: network.layers.count)
         for index in 0..<Swift.min(loader.batchesPerEpoch, plan.maxBatches ?? Int.max) {
             let batch = try loader.batch(epoch: epoch, index: index)
             guard case let .dense(x) = batch.input else { continue }
@@ -106,29 +113,42 @@ public final class RuntimeTrainer {
             let ce = Self.perSample(logits, batch.labels).ce
             runningCE.update(ce.reduce(0, +) / Double(ce.count))
             let performance = ce.map { runningCE.performance($0) }
-            let rewards = zip(performance, fractions).map { $0 + RuntimeBudget.macTerm($1, cap: macCap) }
+            // The reward's budgets from round(C·r) of the agents' ratios (§13.3), not the ceil counts kept.
+            let charged = policy.rewardCounts()
+            let rewardFractions = charged.dynamic.map { network.budget.macFraction(kept: $0) }
+            let rewards = zip(performance, rewardFractions).map { $0 + RuntimeBudget.macTerm($1, cap: macCap) }
+            let storage = network.budget.parameterFraction(kept: charged.static)
+            let storageTerm = RuntimeBudget.parameterTerm(storage, cap: parameterCap)
+            accumulator.add(policy: policy, fractions: rewardFractions, performance: performance, macCap: macCap,
+                            storage: storage, storageTerm: storageTerm)
             PPOUpdate.update(agent: policy.dynamicAgent, optimizer: dynamicOptimizer,
                              episodes: policy.dynamicEpisodes(rewards: rewards), minibatch: plan.minibatch, rng: &rng)
-            let storage = network.budget.parameterFraction(kept: policy.staticMasks.map { $0.filter { $0 }.count })
-            let staticReward = performance.reduce(0, +) / Double(performance.count)
-                + RuntimeBudget.parameterTerm(storage, cap: parameterCap)
+            dynamicUpdates += 1
+            let staticReward = performance.reduce(0, +) / Double(performance.count) + storageTerm
             pendingStatic.append(policy.staticEpisode(reward: staticReward))
             if pendingStatic.count >= plan.staticEpisodesPerUpdate {
                 PPOUpdate.update(agent: policy.staticAgent, optimizer: staticOptimizer, episodes: .merge(pendingStatic),
                                  minibatch: plan.minibatch, rng: &rng)
                 pendingStatic = []
+                staticUpdates += 1
             }
         }
-        if agents { epochMACs.append(macs.reduce(0, +) / Double(Swift.max(macs.count, 1))) }
+        guard agents else { return }
+        epochMACs.append(macs.reduce(0, +) / Double(Swift.max(macs.count, 1)))
+        statistics.append(accumulator.finish(epoch: statistics.count, round: round, macCap: macCap, storageCap: parameterCap,
+                                             probe: probe(probeBatches), dynamicUpdates: dynamicUpdates, staticUpdates: staticUpdates))
     }
 
     /// The full schedule: `rounds × (agentEpochs agent epochs, baseEpochs base epochs)`.
     public func run(_ loader: DataLoader, log: (String) -> Void = { _ in }) throws {
         var e = 0
+        if probeBatches.isEmpty {
+            probeBatches = try (0..<Swift.min(4, loader.batchesPerEpoch)).map { try loader.batch(epoch: 0, index: $0) }
+        }
         for round in 0..<plan.rounds {
             for _ in 0..<plan.agentEpochs {
-                try epoch(loader, epoch: e, agents: true); e += 1
-                log("round \(round): agent epoch, mean MAC fraction \(epochMACs.last ?? 0) (cap \(macCap))")
+                try epoch(loader, epoch: e, agents: true, round: round); e += 1
+                log("runtime " + (statistics.last?.line ?? ""))
             }
             for _ in 0..<plan.baseEpochs { try epoch(loader, epoch: e, agents: false); e += 1 }
         }
