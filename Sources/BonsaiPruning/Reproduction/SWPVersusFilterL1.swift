@@ -206,7 +206,7 @@ public enum SWPVersusFilterL1: Reproduction {
     /// accuracy right after the prune step is the paper's no-FT figure).
     static func runSWP(alpha: Double, budget: Double, train: TrainingConfig, tune: PhaseOverrides, seed: UInt64,
                        options: ReproductionOptions) throws -> Arm {
-        let method = #"{"name": "stripe-wise", "penalty": \#(alpha), "threshold": 0.01, "stripe_sparsity": \#(budget), "finetune": true}"#
+        let method = #"{"name": "stripe-wise", "penalty": \#(alpha), "threshold": 0.01, "stripe_sparsity": \#(budget), "finetune": true, "bn_gamma_init": 1}"#
         let spec = spec(method, train: train, tune: tune, seed: seed)
         let data = try PreparedData.load(spec.dataset, batchSize: train.batchSize, seed: seed, directory: options.dataDirectory)
         let model = try data.makeModel(spec.model, seed: seed)
@@ -257,12 +257,12 @@ public enum SWPVersusFilterL1: Reproduction {
         return Evaluation.run(copy, batches: data.test).accuracy
     }
 
-    /// The layer-wise filter-L1 ratio whose pruned MACs are closest to `macs` (on a fresh model: the
-    /// kept counts, hence the MACs, do not depend on the weights).
-    static func matchingRatio(macs target: Int, seed: UInt64) throws -> Double {
+    /// The layer-wise filter-L1 ratio whose pruned MACs are closest to `macs` (on a fresh `vgg11` of
+    /// `width` for `input`: the kept counts, hence the MACs, do not depend on the weights).
+    static func matchingRatio(macs target: Int, seed: UInt64, input: InputKind = input, width: Double = 0.25) throws -> Double {
         func macs(_ ratio: Double) throws -> Int {
             var rng = RandomGenerator(seed: seed)
-            let model = try ModelZoo.make("vgg11", input: input, classes: 10, options: ArchitectureOptions(width: 0.25), rng: &rng)
+            let model = try ModelZoo.make("vgg11", input: input, classes: 10, options: ArchitectureOptions(width: width), rng: &rng)
             let groups = try ChannelDependencies.groups(of: model)
             let channels = ChannelSelection.select(ChannelScores.filterL1(model, groups: groups), groups: groups, ratio: ratio, scope: .layerwise)
             try ChannelMasks.elementMasks(channels, groups: groups, model: model).apply(to: model)
