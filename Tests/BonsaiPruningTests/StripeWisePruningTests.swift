@@ -12,6 +12,11 @@ import BonsaiPruning
         return (try data.makeModel(ModelSpec(architecture: "conv2"), seed: seed), data)
     }
 
+    static func resnet(width: Int, seed: UInt64 = 3) throws -> (model: any Model, data: PreparedData) {
+        let data = try PreparedData.load(DatasetSpec(name: "digits"), batchSize: 32, seed: seed, directory: TestData.directory)
+        return (try data.makeModel(ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: Double(width))), seed: seed), data)
+    }
+
     static func convPaths(_ model: any Model) -> [String] {
         model.namedParameters().filter { $0.parameter.shape.count == 4 && $0.parameter.shape[2] > 1 }.map(\.path)
     }
@@ -176,10 +181,36 @@ import BonsaiPruning
         let total = Self.convPaths(model).reduce(0) { $0 + FilterSkeleton.stripes(ofWeightMask: result.masks[$1]!).count }
         #expect(result.notes["dead_at_threshold"] == "\(pruned) of \(total)")
         #expect(result.notes["skeleton_quantiles"]?.split(separator: "/").count ?? 0 == (pruned < total ? 3 : 0))
+        // The trace has one entry at 10, 25, 50, 75 and 100 % of the 10 steps (1, 3, 5, 8, 10).
+        let trace = result.notes["skeleton_trace"]?.components(separatedBy: "; ") ?? []
+        #expect(trace.map { $0.split(separator: ":").first.map(String.init) ?? "" } == ["step 1", "step 3", "step 5", "step 8", "step 10"])
+        #expect(trace.last?.contains("live \(total - pruned)/\(total)") == true, "\(trace.last ?? "no trace")")
+    }
+
+    /// The reference's batch-norm init: every BN scale starts at `bn_gamma_init` (default 0.5) when
+    /// SWP's training starts; β and the running statistics are untouched; `1` leaves the model alone.
+    @Test func batchNormScaleInitialisation() throws {
+        let model = ModelSpec(architecture: "resnet20", options: ArchitectureOptions(width: 4))
+        for (json, gamma) in [(#"{"name": "stripe-wise", "penalty": 0}"#, 0.5), (#"{"name": "stripe-wise", "penalty": 0, "bn_gamma_init": 1}"#, 1.0),
+                              (#"{"name": "stripe-wise", "penalty": 0, "bn_gamma_init": 0.25}"#, 0.25)] {
+            let (trained, _, _) = try PipelineRunner.run(spec: Self.spec(json, model: model, steps: 0), directory: TestData.directory)
+            let norms = trained.namedModules().compactMap { $0.module as? BatchNorm }
+            #expect(norms.count >= 19, "resnet20 has at least 19 batch norms, found \(norms.count)")
+            for norm in norms {
+                #expect(norm.weight.value.doubles.allSatisfy { $0 == gamma }, "\(json): γ \(norm.weight.value.doubles.prefix(3))")
+                #expect(norm.bias.value.doubles.allSatisfy { $0 == 0 })
+            }
+        }
+        // The helper alone: 0.5 on a fresh model, and 1 is a no-op on whatever is there.
+        let (fresh, _) = try Self.resnet(width: 4)
+        StripeWisePruning.initializeNormScales(fresh, gamma: 0.5)
+        StripeWisePruning.initializeNormScales(fresh, gamma: 1)
+        #expect(fresh.namedModules().compactMap { $0.module as? BatchNorm }.allSatisfy { $0.weight.value.doubles.allSatisfy { $0 == 0.5 } })
     }
 
     @Test func settingsValidation() {
-        for bad in [#"{"penalty": -1}"#, #"{"threshold": 1}"#, #"{"stripe_sparsity": 1}"#, #"{"penalty": "x"}"#] {
+        for bad in [#"{"penalty": -1}"#, #"{"threshold": 1}"#, #"{"stripe_sparsity": 1}"#, #"{"penalty": "x"}"#,
+                    #"{"bn_gamma_init": 0}"#, #"{"bn_gamma_init": 11}"#] {
             #expect(throws: PruningError.self) { try StripeWisePruning.decode(settings: Data(bad.utf8)) }
         }
         #expect(throws: PruningError.self) {

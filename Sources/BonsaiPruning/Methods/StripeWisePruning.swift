@@ -29,10 +29,20 @@
 ///    for comparisons at a fixed budget; if training already killed more, only those are pruned
 ///    (never revived). No fine-tuning, as in the paper, unless `finetune` is set.
 ///
+/// Batch-norm initialisation: the reference builds every batch norm with `γ = 0.5` (following
+/// network slimming; METHODS.md §5.2 step 2), and SWP trains from scratch, so at the start of the
+/// `train` phase every ``BatchNorm`` scale of the model is set to `bn_gamma_init` (default 0.5, the
+/// reference; `1` leaves the zoo's `γ = 1`). A smaller γ halves the post-BN activations' scale,
+/// which changes how strongly the cross-entropy gradient reaches the skeletons. Resuming inside the
+/// phase restores the checkpointed γ over it.
+///
+/// The `train` phase also records `skeleton_trace` in the notes: at 10, 25, 50, 75 and 100 % of
+/// its steps, the live-stripe count and the 10/50/90 % quantiles of the live `|I|` — whether the L1
+/// pull separates the stripes, and when.
+///
 /// Not implemented (recorded in the report): replacing a ResNet block whose conv has no live stripe
-/// by its shortcut (the masked block then still adds `bn2`'s constant `β`); the reference's
-/// `γ = 0.5` batch-norm initialisation (the zoo's `γ = 1` is kept); keeping the best checkpoint by
-/// test accuracy (we keep the last). Execution in stripe-wise form is ``StripeConv``.
+/// by its shortcut (the masked block then still adds `bn2`'s constant `β`); keeping the best
+/// checkpoint by test accuracy (we keep the last). Execution in stripe-wise form is ``StripeConv``.
 public struct StripeWisePruning: PruningMethod {
     public struct Settings: MethodSettings {
         /// The L1 strength α on the skeletons (`sr` in the reference; 1e-5 on CIFAR-10).
@@ -45,10 +55,12 @@ public struct StripeWisePruning: PruningMethod {
         public var removeFilters: Bool?
         /// Fine-tune after pruning (the spec's finetune config; default false, as the paper).
         public var finetune: Bool?
+        /// Every batch norm's `γ` at the start of training (default 0.5, the reference's init).
+        public var bnGammaInit: Double?
 
         enum CodingKeys: String, CodingKey {
             case penalty, threshold, finetune
-            case stripeSparsity = "stripe_sparsity", removeFilters = "remove_filters"
+            case stripeSparsity = "stripe_sparsity", removeFilters = "remove_filters", bnGammaInit = "bn_gamma_init"
         }
 
         public init() {}
@@ -64,6 +76,9 @@ public struct StripeWisePruning: PruningMethod {
                 throw PruningError.invalidSetting(field: "threshold", detail: "must be in [0, 1), got \(threshold)")
             }
             try Check.fraction(stripeSparsity, "stripe_sparsity")
+            if let bnGammaInit, !(bnGammaInit.isFinite && bnGammaInit > 0 && bnGammaInit <= 10) {
+                throw PruningError.invalidSetting(field: "bn_gamma_init", detail: "must be in (0, 10], got \(bnGammaInit)")
+            }
             if let stripeSparsity, stripeSparsity >= 1 {
                 throw PruningError.invalidSetting(field: "stripe_sparsity", detail: "must be below 1")
             }
@@ -78,6 +93,8 @@ public struct StripeWisePruning: PruningMethod {
                                             minimum: 0, exclusiveMaximum: 1)),
                 ("remove_filters", .boolean(description: "Remove filters with no live stripe as channels (with their BN).", defaultValue: true)),
                 ("finetune", .boolean(description: "Fine-tune after pruning (not in the paper).", defaultValue: false)),
+                ("bn_gamma_init", .number(description: "Every batch norm's scale γ when training starts (reference: 0.5; 1 keeps the model's).",
+                                          maximum: 10, exclusiveMinimum: 0, defaultValue: 0.5)),
             ])
         }
     }
@@ -126,7 +143,16 @@ public struct StripeWisePruning: PruningMethod {
             defer { for s in skeletons { model.parameter(at: s.path)!.reparameterization = nil } }
             let parameters = model.namedParameters().filter { $0.parameter.trainable } + skeletons.map { (path: "skeleton.\($0.path)", parameter: $0.parameter) }
             let optimizer = try context.spec.train.optimizer.make(parameters: parameters)
-            let hooks = Self.hooks(skeletons, penalty: penalty, threshold: delta, model: model, groups: groups)
+            Self.initializeNormScales(model, gamma: settings.bnGammaInit ?? 0.5)
+            var hooks = Self.hooks(skeletons, penalty: penalty, threshold: delta, model: model, groups: groups)
+            let total = context.steps(context.spec.train)
+            let marks = Set([0.1, 0.25, 0.5, 0.75, 1.0].map { Swift.max(1, Int(($0 * Double(total)).rounded())) })
+            hooks.afterStep = { position in
+                guard marks.contains(position.step) else { return }
+                let live = skeletons.map { $0.live(threshold: self.delta) }
+                let entry = "step \(position.step): \(Self.skeletonSummary(skeletons, live: live))"
+                context.notes["skeleton_trace"] = (context.notes["skeleton_trace"].map { $0 + "; " } ?? "") + entry
+            }
             try context.train(context.spec.train, hooks: hooks, optimizer: optimizer)
         }
         try context.phase("prune") {
@@ -156,17 +182,38 @@ public struct StripeWisePruning: PruningMethod {
     /// (`dead_at_threshold`, before any `stripe_sparsity` budget) and the 10/50/90 % quantiles of
     /// the live stripes' `|I|` (`skeleton_quantiles`) — whether the L1 pull separated the stripes.
     static func recordSkeletonNotes(_ skeletons: [FilterSkeleton], live: [[Bool]], into context: PipelineContext) {
+        let total = live.reduce(0) { $0 + $1.count }, alive = live.reduce(0) { $0 + $1.filter { $0 }.count }
+        context.notes["dead_at_threshold"] = "\(total - alive) of \(total)"
+        if let q = quantiles(skeletons, live: live) { context.notes["skeleton_quantiles"] = q }
+        context.notes["live_per_layer"] = zip(skeletons, live).map { "\($0.path) \($1.filter { $0 }.count)/\($1.count)" }.joined(separator: ", ")
+    }
+
+    /// The 10/50/90 % quantiles of the live stripes' `|I|` as `a/b/c`, nil if none is live.
+    static func quantiles(_ skeletons: [FilterSkeleton], live: [[Bool]]) -> String? {
         var values: [Double] = []
         for (s, alive) in zip(skeletons, live) {
             let v = s.parameter.value.doubles
             for i in v.indices where alive[i] { values.append(Swift.abs(v[i])) }
         }
-        let total = live.reduce(0) { $0 + $1.count }
-        context.notes["dead_at_threshold"] = "\(total - values.count) of \(total)"
         values.sort()
-        guard !values.isEmpty else { return }
+        guard !values.isEmpty else { return nil }
         let q = [0.1, 0.5, 0.9].map { values[Swift.min(values.count - 1, Int($0 * Double(values.count)))] }
-        context.notes["skeleton_quantiles"] = q.map { Format.number($0, digits: 3) }.joined(separator: "/")
+        return q.map { Format.number($0, digits: 3) }.joined(separator: "/")
+    }
+
+    /// `live L/T stripes, |I| p10/p50/p90 a/b/c` (one `skeleton_trace` entry).
+    static func skeletonSummary(_ skeletons: [FilterSkeleton], live: [[Bool]]) -> String {
+        let total = live.reduce(0) { $0 + $1.count }, alive = live.reduce(0) { $0 + $1.filter { $0 }.count }
+        return "live \(alive)/\(total), |I| p10/p50/p90 \(quantiles(skeletons, live: live) ?? "–")"
+    }
+
+    /// Sets every ``BatchNorm`` scale `γ` of `model` to `gamma` (the reference's 0.5 init; a no-op at 1).
+    public static func initializeNormScales(_ model: any Model, gamma: Double) {
+        guard gamma != 1 else { return }
+        for (_, module) in model.namedModules() {
+            guard let norm = module as? BatchNorm else { continue }
+            norm.weight.assign(.full(norm.weight.shape, value: gamma, dtype: norm.weight.value.dtype))
+        }
     }
 
     /// The training hooks: `α·sign(I)` into the skeletons' gradients, then the threshold, then the

@@ -87,6 +87,7 @@ public enum ReproductionRegistry {
         PolarizationVersusSlimming.self,
         InstabilityOrdering.self,
         SWPVersusFilterL1.self,
+        SWPLong.self,
         RuntimeRLBudget.self,
     ]
 
