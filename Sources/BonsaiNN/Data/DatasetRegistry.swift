@@ -166,6 +166,14 @@ public enum DatasetRegistry {
     static func loadText(_ info: DatasetInfo, from directory: DataDirectory, options: DatasetOptions,
                          vocabulary given: Vocabulary?) throws -> DatasetSplits<TextDataset> {
         try options.validate()
+        let raw = try rawTextSplits(info, from: directory, options: options)
+        return try splitText(info, train: raw.train, test: raw.test, official: raw.official, options: options, vocabulary: given)
+    }
+
+    /// The training part, test part and (SST-2, when preferred) official validation part of a text
+    /// set as raw samples, before any validation carve or encoding.
+    static func rawTextSplits(_ info: DatasetInfo, from directory: DataDirectory,
+                              options: DatasetOptions) throws -> (train: TextSamples, test: TextSamples, official: TextSamples?) {
         let folder = directory.file(info.folder)
         let limits = options.limits
         let classesFile = DataFile.join(folder, "classes.txt")
@@ -176,23 +184,19 @@ public enum DatasetRegistry {
         func tsv(_ file: String) throws -> TextSamples {
             try TSVFormat.load(DataFile.join(folder, file), classCount: names.count, limits: limits)
         }
-        var train: TextSamples, test: TextSamples
-        var official: TextSamples?
         switch info.name {
         case "sst2":
-            (train, test) = (try tsv("train.tsv"), try tsv("test.tsv"))
-            if options.preferOfficialValidation { official = try tsv("dev.tsv") }
+            return (try tsv("train.tsv"), try tsv("test.tsv"), options.preferOfficialValidation ? try tsv("dev.tsv") : nil)
         case "trec":
-            (train, test) = (try tsv("train.tsv"), try tsv("test.tsv"))
+            return (try tsv("train.tsv"), try tsv("test.tsv"), nil)
         case "sms-spam":
             let all = try tsv("sms_spam.tsv")
             let fixed = try DataSplit.stratified(labels: all.labels, fraction: BuiltinDatasets.fixedTestFraction,
                                                  seed: BuiltinDatasets.fixedTestSeed)
-            (train, test) = (all.subset(fixed.kept), all.subset(fixed.heldOut))
+            return (all.subset(fixed.kept), all.subset(fixed.heldOut), nil)
         default:
             throw DataError.unknownDataset(name: info.name, known: BuiltinDatasets.names)
         }
-        return try splitText(info, train: train, test: test, official: official, options: options, vocabulary: given)
     }
 
     /// Builds the text splits: the official validation part or a seeded one carved from `train`,
