@@ -30,7 +30,7 @@ import Testing
         let t = try TestServer(workers: 1) { $0.requestIdleSeconds = 600 }
         let driver = try await ChromeDriver(path: driverPath)
         defer { driver.stop() }
-        try await t.server.makeApplication().test(.live) { client in
+        try await t.server.testLive { client in
             let base = "http://127.0.0.1:\(try #require(client.port))"
             let b = try await driver.session(downloads: downloads)
             do {
@@ -49,7 +49,7 @@ import Testing
         print("BrowserTests: screenshots in \(Self.shots)")
     }
 
-    func run(_ b: BrowserSession, base: String, client: some TestClientProtocol, t: TestServer, downloads: String) async throws {
+    func run(_ b: BrowserSession, base: String, client: LiveClient, t: TestServer, downloads: String) async throws {
         // Sign in: the page loads without a token and asks for one; a wrong token is refused.
         try await b.go(base + "/")
         try await b.wait("login form", "return document.querySelector('#token') !== null")

@@ -80,7 +80,7 @@ import Testing
     /// job's metrics and report, and nothing fetched from anywhere.
     @Test func reportPageIsSelfContainedWithCharts() async throws {
         let t = try TestServer(workers: 1)
-        try await t.server.makeApplication().test(.live) { client in
+        try await t.server.testLive { client in
             let created = json(try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: tinySpec())).body)
             let id = try #require(created["id"] as? String)
             let status = try await waitForJob(client, t, id: id, seconds: 150)["status"] as? String ?? ""

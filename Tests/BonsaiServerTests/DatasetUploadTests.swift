@@ -134,8 +134,7 @@ struct MultipartBody {
     /// downloaded weights are exactly the uploaded ones with the pruned entries zeroed.
     @Test func jobUsesUploadedDataAndWeights() async throws {
         let t = try TestServer(workers: 1)
-        let app = t.server.makeApplication()
-        try await app.test(.live) { client in
+        try await t.server.testLive { client in
             let form = try digitsForm()
             let created = try await client.execute(uri: "/v1/datasets", method: .post, headers: form.headers(t, t.acme),
                                                    body: ByteBuffer(bytes: form.finished()))

@@ -12,8 +12,7 @@ import Testing
 @Suite(.serialized) struct EndToEndTests {
     @Test func submitWatchDownload() async throws {
         let t = try TestServer(workers: 1)
-        let app = t.server.makeApplication()
-        try await app.test(.live) { client in
+        try await t.server.testLive { client in
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: tinySpec()))
             #expect(created.status == .accepted)
             let id = try #require(json(created.body)["id"] as? String)

@@ -23,7 +23,7 @@ struct PostgresServerTests {
         try pool.start()
         defer { pool.drain() }
 
-        try await front.server.makeApplication().test(.live) { client in
+        try await front.server.testLive { client in
             let headers = front.headers(front.acme, ["Idempotency-Key": "pg-1"])
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: headers, body: ByteBuffer(string: tinySpec()))
             #expect(created.status == .accepted)

@@ -18,8 +18,7 @@ import Testing
 
     @Test func runtimeArtifactHoldsWhatInferenceNeeds() async throws {
         let t = try TestServer(workers: 1)
-        let app = t.server.makeApplication()
-        try await app.test(.live) { client in
+        try await t.server.testLive { client in
             let created = try await client.execute(uri: "/v1/jobs", method: .post, headers: t.headers(t.acme), body: ByteBuffer(string: Self.spec))
             #expect(created.status == .accepted)
             let id = try #require(json(created.body)["id"] as? String)

@@ -55,7 +55,7 @@ func tinySpec(steps: Int = 24, finetune: Int = 8, sparsity: Double = 0.8, seed: 
 
 /// Polls `GET /v1/jobs/{id}` every 200 ms until the job ends (succeeded, failed or cancelled) or
 /// `seconds` pass; returns the last job document.
-func waitForJob(_ client: some TestClientProtocol, _ t: TestServer, id: String, seconds: Double) async throws -> [String: Any] {
+func waitForJob(_ client: LiveClient, _ t: TestServer, id: String, seconds: Double) async throws -> [String: Any] {
     var job: [String: Any] = [:]
     let deadline = Date().addingTimeInterval(seconds)
     while Date() < deadline {
