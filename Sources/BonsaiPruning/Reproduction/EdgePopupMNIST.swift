@@ -64,7 +64,7 @@ public enum EdgePopupMNIST: Reproduction {
             }
             parameter.assign(value)
         }
-        let randomAccuracy = try Engine.withThreads(options.threads) { Evaluation.run(unmasked, batches: data.test).accuracy }
+        let randomAccuracy = Engine.withThreads(options.threads) { Evaluation.run(unmasked, batches: data.test).accuracy }
         return (randomAccuracy, result.test.accuracy, result.masks.density)
     }
 }
