@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 import BonsaiPruning
 
@@ -46,5 +47,33 @@ import BonsaiPruning
         let score = Tensor.full([10, 30], value: -5)
         let mask = MovementPruning.mask(w: .ones([10, 30]), score: score, mode: "soft", level: 0.5)
         #expect(Int(mask.floats.reduce(0, +)) == 300 / 200 + 1)
+    }
+
+    /// `mlm_corpus: "shipped"`: the masked-LM phase runs over the shipped corpora's 16,832 training
+    /// sentences (encoded with the job's vocabulary), planned and run with the same step count.
+    @Test func maskedLMCanPretrainOnTheShippedCorpora() throws {
+        let spec = PipelineSpec(
+            model: ModelSpec(architecture: "tinybert", options: ArchitectureOptions(dim: 8, heads: 2, layers: 1)),
+            dataset: DatasetSpec(name: "sst2", validation: 0, sequenceLength: 8),
+            methodJSON: Data(#"{"name": "movement", "mode": "hard", "remaining": 0.5, "mlm_epochs": 1, "mlm_corpus": "shipped"}"#.utf8),
+            train: TrainingConfig(epochs: nil, steps: 2, batchSize: 256, optimizer: OptimizerConfig(name: "adamw", lr: 1e-3, weightDecay: 0)),
+            seed: 5)
+        try spec.validate()
+        let data = try PreparedData.load(spec.dataset, batchSize: 256, seed: 5, directory: TestData.directory)
+        let model = try data.makeModel(spec.model, seed: 5)
+        var planned: [String: Int] = [:], ran: [String: Int] = [:]
+        let result = try PipelineRunner.run(spec: spec, model: model, data: data) { event in
+            if case let .phaseStarted(name, steps) = event { planned[name] = steps }
+            if case let .step(phase, _, _) = event { ran[phase, default: 0] += 1 }
+        }
+        let perEpoch = (16_832 + 255) / 256
+        #expect(planned["pretrain-mlm"] == perEpoch && ran["pretrain-mlm"] == perEpoch)
+        #expect(ran["movement"] == 2)
+        #expect(result.masks.density < 1)
+
+        let bad = PipelineSpec(model: spec.model, dataset: spec.dataset,
+                               methodJSON: Data(#"{"name": "movement", "mlm_epochs": 1, "mlm_corpus": "wikipedia"}"#.utf8),
+                               train: spec.train, seed: 5)
+        #expect(throws: (any Error).self) { try bad.validate() }
     }
 }

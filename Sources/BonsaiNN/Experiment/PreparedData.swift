@@ -7,6 +7,8 @@ public struct PreparedData: Sendable {
     public let test: [LabeledBatch]
     public let input: InputKind
     public let vocabulary: Vocabulary?
+    /// The data directory the set was read from (nil: the default one, ``DataDirectory/locate(explicit:)``).
+    public let directory: DataDirectory?
 
     public var classes: Int { info.classCount }
 
@@ -37,7 +39,8 @@ public struct PreparedData: Sendable {
             input = .tokens(vocabulary: splits.train.vocabulary.count, maxLength: splits.train.sequenceLength)
         }
         return PreparedData(info: info, loader: loader, validation: loaded.validation?.evaluationBatches(),
-                            test: loaded.test.evaluationBatches(), input: input, vocabulary: loaded.vocabulary)
+                            test: loaded.test.evaluationBatches(), input: input, vocabulary: loaded.vocabulary,
+                            directory: directory)
     }
 
     /// Builds `spec`'s architecture for this data (input shape, class count, vocabulary).

@@ -6,7 +6,9 @@
 /// `λ_t · mean over matrices of Σσ(S)/numel`, a floor of 0.5 % + 1 kept entries, and the STE through
 /// σ), and `magnitude` (`M = TopK(|W|, v_t)`, the paper's baseline with the same schedule). `v_t` / `τ_t`
 /// follow ``ThresholdSchedule`` (cubic, warm-ups 1·w and 2·w). Phases: `pretrain-mlm` (optional masked-LM
-/// pre-training of a `TinyBert` on the task's texts — the transfer setting of the paper), `teacher`
+/// pre-training of a `TinyBert` — the transfer setting of the paper — on the task's training texts, or
+/// with `mlm_corpus: "shipped"` on the training parts of every shipped text set, ``PretrainingCorpus``,
+/// encoded with the job's vocabulary so words it lacks become `[UNK]`), `teacher`
 /// (optional: a dense copy fine-tuned on the task, for distillation `α_ce·CE + α_distil·T²·KL`),
 /// `movement` (the spec's `train` phase, embeddings frozen, scores in their own optimizer group with
 /// `score_lr`), `finalize` (the final mask is applied: "bertarize"). By default the prunable set is every
@@ -22,6 +24,7 @@ public struct MovementPruning: PruningMethod {
         public var warmupSteps: Int?
         public var scoreLR: Double?
         public var mlmEpochs: Int?
+        public var mlmCorpus: String?
         public var distill: Bool?
         public var temperature: Double?
         public var alphaDistil: Double?
@@ -32,6 +35,7 @@ public struct MovementPruning: PruningMethod {
             case warmupSteps = "warmup_steps"
             case scoreLR = "score_lr"
             case mlmEpochs = "mlm_epochs"
+            case mlmCorpus = "mlm_corpus"
             case alphaDistil = "alpha_distil"
             case prunableOverride = "prunable"
         }
@@ -48,6 +52,7 @@ public struct MovementPruning: PruningMethod {
             try Check.range(warmupSteps, "warmup_steps", 0...10_000_000)
             try Check.positive(scoreLR, "score_lr")
             try Check.range(mlmEpochs, "mlm_epochs", 0...1000)
+            try Check.oneOf(mlmCorpus, "mlm_corpus", ["task", "shipped"])
             try Check.positive(temperature, "temperature")
             try Check.fraction(alphaDistil, "alpha_distil")
         }
@@ -61,7 +66,9 @@ public struct MovementPruning: PruningMethod {
                 ("lambda", .number(description: "Final L1 weight λ on σ(S) (soft).", minimum: 0, maximum: 100_000, defaultValue: 400)),
                 ("warmup_steps", .integer(description: "w: dense for 1·w steps, cubic ramp, final level for the last 2·w (default 10 % of the steps).", minimum: 0)),
                 ("score_lr", .number(description: "Learning rate of the score group.", exclusiveMinimum: 0, defaultValue: 0.01)),
-                ("mlm_epochs", .integer(description: "Masked-LM pre-training epochs on the task's texts first (tinybert).", minimum: 0, maximum: 1000, defaultValue: 0)),
+                ("mlm_epochs", .integer(description: "Masked-LM pre-training epochs first (tinybert).", minimum: 0, maximum: 1000, defaultValue: 0)),
+                ("mlm_corpus", .string(description: "Masked-LM text: the task's training texts, or the training parts of every shipped text set (SST-2, TREC, SMS spam; 16,832 sentences) encoded with the job's vocabulary.",
+                                       choices: ["task", "shipped"], defaultValue: "task")),
                 ("distill", .boolean(description: "Distil from a dense teacher fine-tuned on the task.", defaultValue: false)),
                 ("temperature", .number(description: "Distillation temperature T.", exclusiveMinimum: 0, defaultValue: 2)),
                 ("alpha_distil", .number(description: "Weight of the distillation term (α_ce = 1 − α_distil).", minimum: 0, maximum: 1, defaultValue: 0.5)),
@@ -85,9 +92,26 @@ public struct MovementPruning: PruningMethod {
         return config
     }
 
+    /// The masked-LM training set: nil for the task's own training split.
+    func mlmDataset(_ context: PipelineContext) throws -> TextDataset? {
+        guard settings.mlmCorpus == "shipped" else { return nil }
+        guard let vocabulary = context.data.vocabulary, case let .tokens(_, length) = context.data.input else {
+            throw PruningError.unsupportedModel(method: Self.id, detail: "mlm_corpus 'shipped' needs a text data set")
+        }
+        return try PretrainingCorpus.shipped(from: context.data.directory).encoded(with: vocabulary, sequenceLength: length)
+    }
+
+    /// Steps of the masked-LM phase (over the shipped corpus when chosen; the task's split if the
+    /// corpus cannot be read here — `run` then reports the error).
+    func mlmSteps(_ context: PipelineContext) -> Int {
+        let config = mlmConfig(context)
+        guard let corpus = try? mlmDataset(context) else { return context.steps(config) }
+        return config.totalSteps(batchesPerEpoch: (corpus.count + config.batchSize - 1) / config.batchSize)
+    }
+
     public func plan(_ context: PipelineContext) -> [PlannedPhase] {
         var phases: [PlannedPhase] = []
-        if (settings.mlmEpochs ?? 0) > 0 { phases.append(PlannedPhase(name: "pretrain-mlm", steps: context.steps(mlmConfig(context)))) }
+        if (settings.mlmEpochs ?? 0) > 0 { phases.append(PlannedPhase(name: "pretrain-mlm", steps: mlmSteps(context))) }
         if settings.distill == true { phases.append(PlannedPhase(name: "teacher", steps: context.steps(context.spec.train))) }
         return phases + [PlannedPhase(name: "movement", steps: context.steps(context.spec.train)), PlannedPhase(name: "finalize", steps: 0)]
     }
@@ -114,7 +138,8 @@ public struct MovementPruning: PruningMethod {
                 hooks.loss = { batch, forward in mlm.loss(bert, batch: batch, context: forward) }
                 let optimizer = try context.spec.train.optimizer.make(
                     parameters: model.namedParameters() + mlm.head.namedParameters(prefix: "mlm_head."))
-                try context.train(mlmConfig(context), hooks: hooks, optimizer: optimizer)
+                try context.train(mlmConfig(context), hooks: hooks, optimizer: optimizer,
+                                  variant: TrainingVariant(dataset: try mlmDataset(context)))
             }
         }
         if settings.distill == true {
