@@ -7,6 +7,10 @@ import Foundation
 ///
 /// The unmasked random network is the model's own weights at the end of edge-popup's `init` phase
 /// (captured then, evaluated with no mask), so it is exactly the network the scores searched.
+///
+/// **Result (quick: 1 epoch of scores, seeds 1 / 2, release, 1,324 s on a loaded machine).**
+/// LeNet-300-100 94.07 / 94.26 % against the unmasked random network's 14.04 / 7.70 %; Conv-2
+/// 97.64 / 97.69 % against 14.63 / 10.31 %. Held for both models on both seeds.
 public enum EdgePopupMNIST: Reproduction {
     public static let name = "edge-popup-mnist"
     public static let claim = "Edge-popup finds, in a random frozen LeNet-300-100 and a random frozen Conv-2, a subnetwork (k = 0.5) far above chance on MNIST, while the random network itself is at chance."

@@ -3,6 +3,10 @@ import Foundation
 /// METHODS.md §7.7 item 4: HYDRA's robust accuracy ≥ least-weight-magnitude pruning's at 99 %
 /// pruning, on MNIST with TRADES (ε = 0.1, PGD-10), same pre-training and fine-tuning; and the HYDRA
 /// mask differs from the LWM mask (it keeps some small weights and drops some large ones).
+///
+/// **Result (full: 3 + 2 + 2 epochs, seeds 1–3, release, 1 thread, 3,069 s).** Robust accuracy
+/// HYDRA 52.20 / 50.91 / 60.20 % against LWM 37.36 / 37.04 / 43.27 % (natural 58.19 / 55.63 / 70.17
+/// against 42.81 / 42.88 / 49.94 %); HYDRA keeps 38–41 % of LWM's weights. Held on 3 of 3 seeds.
 public enum HydraVersusLWM: Reproduction {
     public static let name = "hydra-vs-lwm"
     public static let claim = "At 99 % pruning, HYDRA's robust accuracy is at least that of least-weight-magnitude pruning with the same robust fine-tuning (MNIST, TRADES, ε = 0.1)."
