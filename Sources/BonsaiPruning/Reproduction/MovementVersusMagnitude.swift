@@ -18,6 +18,15 @@ import Foundation
 /// pre-train ratio (3e-5 against BERT's 1e-4) — and score lr 1e-2; the scratch row uses the
 /// from-scratch lr 1e-3, the stronger baseline for the premise check.
 ///
+/// **Result (full, release, seeds 1–3, 2 threads on a shared machine, 3,435 s).** Movement beats
+/// magnitude at 10 % on 3 of 3 seeds (66.83 / 63.59 / 64.36 % against 62.38 / 61.50 / 61.72 %) and at
+/// 3 % on 3 of 3 (63.76 / 62.27 / 62.71 against 60.30 / 58.10 / 57.77 %) — the paper's claim at
+/// these levels holds. At 50 % magnitude is ahead on 1 of 3 seeds only (64.36 / 66.28 / 64.52 against
+/// movement 68.09 / 63.37 / 66.34 %), so the low-sparsity half does not. The premise is still
+/// missing: masked-LM pre-training learns (loss 6.6 → 4.7, masked-token accuracy 11.5 → 27 % over
+/// 10 epochs) but does not transfer — the dense fine-tune of the pre-trained model reaches 66.94 /
+/// 67.60 / 66.56 % against 71.44 / 71.17 / 71.17 % from scratch (lr 1e-3).
+///
 /// **Earlier result (SST-2 sentences only, d = 64, 2 heads, 4 masked-LM epochs, fine-tune lr 1e-3, seeds 1–3, 717 s).** Dense fine-tuned
 /// 67.27 / 67.49 / 68.37 %; movement beat magnitude at 3 % on 3 of 3 seeds, at 10 % on 1 of 3, and
 /// was ahead at 50 % on 3 of 3. The same tinybert trained from scratch reached 69.03 % (seed 1):
