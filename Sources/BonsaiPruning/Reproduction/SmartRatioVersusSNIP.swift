@@ -16,6 +16,10 @@ import Foundation
 /// "Within noise" is judged against the test set's sampling noise: the mean accuracy difference
 /// over seeds must be within 2 standard errors of a difference of two accuracies, `2·sqrt(2p(1−p)/(n·S))`
 /// (n = 10,000 test images, S seeds), and at least 0.5 pt.
+///
+/// **Result (full, 3 epochs, seeds 1 / 2, release, 1 thread, 1,228 s).** SNIP 88.83 / 88.46 %,
+/// rearranged 88.87 / 88.82 %, random ticket 89.58 / 88.60 %, uniform random 85.70 / 86.46 %: both
+/// checks held (mean differences 0.45 and 0.20 pt, tolerance ±0.63 pt).
 public enum SmartRatioVersusSNIP: Reproduction {
     public static let name = "smart-ratio-vs-snip"
     public static let claim = "Random tickets with smart ratios match SNIP, and SNIP rearranged within each layer matches SNIP (95 % sparsity, VGG-11/4, Fashion-MNIST)."
