@@ -77,6 +77,7 @@ public enum ReproductionRegistry {
         SubsetSumDemonstration.self,
         HydraVersusLWM.self,
         MovementVersusMagnitude.self,
+        SoftMovementLambda.self,
         GreedyToyRate.self,
         SCOPVersusL1.self,
         GreedyVersusMagnitudeWidth.self,
