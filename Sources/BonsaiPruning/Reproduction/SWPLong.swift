@@ -54,6 +54,10 @@ import Foundation
 /// dense 89.93 %); B collapses; C keeps 281 of 3,096 stripes (−93.2 % MACs), SWP no FT 87.98 %
 /// against filter L1 + FT 86.42 % at the same MACs, dense 89.86 % (1.9 pt below dense).
 ///
+/// **Seed 3 (release, 1 thread, 1,231 s)**: A kills 7 stripes (SWP 90.48 %, dense 89.90 %); B
+/// collapses; C keeps 266 of 3,096 stripes (−94.3 % MACs), SWP no FT 87.79 % against filter L1 + FT
+/// 67.43 % at the same MACs, dense 90.13 % (2.3 pt below dense).
+///
 /// **Result (full, seed 1, release, 1 thread, ≈ 20 min).** Filter L1 fine-tuned for 1,000 steps.
 /// * **A (paper drift, wd 1e-4): the skeletons do not separate.** |I| p10/p50/p90 went
 ///   0.82/0.84/0.86 (step 400) → 0.21/0.25/0.34 (2,000) → 0.175/0.217/0.306 (4,000): a wider
