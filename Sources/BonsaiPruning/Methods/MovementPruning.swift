@@ -101,11 +101,14 @@ public struct MovementPruning: PruningMethod {
         return try PretrainingCorpus.shipped(from: context.data.directory).encoded(with: vocabulary, sequenceLength: length)
     }
 
-    /// Steps of the masked-LM phase (over the shipped corpus when chosen; the task's split if the
-    /// corpus cannot be read here — `run` then reports the error).
+    /// Steps of the masked-LM phase (over the shipped corpus when chosen — its sentence count only,
+    /// nothing is encoded here; the task's split if the corpus cannot be read — `run` then reports
+    /// the error).
     func mlmSteps(_ context: PipelineContext) -> Int {
         let config = mlmConfig(context)
-        guard let corpus = try? mlmDataset(context) else { return context.steps(config) }
+        guard settings.mlmCorpus == "shipped", let corpus = try? PretrainingCorpus.shipped(from: context.data.directory) else {
+            return context.steps(config)
+        }
         return config.totalSteps(batchesPerEpoch: (corpus.count + config.batchSize - 1) / config.batchSize)
     }
 
